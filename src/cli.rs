@@ -1,0 +1,74 @@
+//! The whole command surface (clap derive) and its help text. Parsing only: values are resolved with their
+//! sources in `settings`, so no `env =` attributes here (they would hide where a value came from).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::policy::Mode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "thoth",
+    version,
+    about = "Govern MCP servers: a stdio sidecar that decides every tools/call before the server sees it.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log level (error, warn, info, debug, trace) or a tracing filter; overrides THOTH_LOG. Logs go to
+    /// stderr (never stdout).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Also append logs to this file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an MCP server behind thoth: `thoth run [flags] -- <server command...>`.
+    Run(RunArgs),
+}
+
+/// `thoth run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The agent id this server is governed as (default: the server command's file name).
+    #[arg(long, value_name = "ID")]
+    pub agent_id: Option<String>,
+    /// The Thoth tenant id.
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<String>,
+    /// What happens to a tools/call outside the approved scope.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub enforcement_mode: Option<Mode>,
+    /// The declared intent of this session (sent to the enforcer, selects intent scopes).
+    #[arg(long, value_name = "INTENT")]
+    pub session_intent: Option<String>,
+    /// Tools this session may call, comma separated; repeatable.
+    #[arg(long, value_name = "TOOL[,TOOL...]", value_delimiter = ',')]
+    pub approved_scope: Vec<String>,
+    /// Longest accepted JSON-RPC line in bytes; longer lines are discarded (and answered when possible).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::proxy::MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+    /// Most requests in flight per direction; past it a request is refused, not forwarded.
+    #[arg(long, value_name = "N", default_value_t = crate::proxy::MAX_PENDING)]
+    pub max_pending: usize,
+    /// After the client closes stdin: wait this long for the server to exit, then SIGTERM, wait again, then kill.
+    #[arg(long, value_name = "MS", default_value_t = crate::proxy::SHUTDOWN_GRACE_MS)]
+    pub shutdown_grace_ms: u64,
+    /// The MCP server to run, after `--`.
+    #[arg(last = true, required = true, value_name = "SERVER COMMAND")]
+    pub server: Vec<OsString>,
+}

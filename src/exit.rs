@@ -1,0 +1,27 @@
+//! Process exit codes: the one place they are defined (documented in README.md, "Exit codes").
+
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success.
+    Ok,
+    /// 1: the command failed for a reason it explained (bad settings, refusal to start, I/O).
+    Failure,
+    /// 70: a bug in thoth (EX_SOFTWARE).
+    Internal,
+    /// `thoth run`: the upstream MCP server's own exit code (128 + signal when it was killed by one).
+    Upstream(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Exit::Ok => 0,
+            Exit::Failure => 1,
+            Exit::Internal => 70,
+            Exit::Upstream(code) => code,
+        })
+    }
+}

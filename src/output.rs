@@ -1,0 +1,22 @@
+//! The one owner of stdout for commands, and the renderer of errors on stderr (STYLE.md §5). In `thoth run`
+//! stdout belongs to the MCP client: only `proxy::session` writes it, and only frames.
+#![allow(clippy::print_stderr)]
+
+use std::error::Error as _;
+
+use crate::error::Hint;
+
+/// Print an error with its causes and hint on stderr; returns the exit code it deserves.
+pub fn report(err: &crate::Error) -> crate::Exit {
+    tracing::debug!(error = ?err, "command failed");
+    eprintln!("thoth: error: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        eprintln!("  hint: {hint}");
+    }
+    err.exit()
+}

@@ -1,0 +1,61 @@
+//! The platform-neutral face of OS calls: who we run as, the client's stdio as async handles, signals, and
+//! ending a child. `unix.rs` and `windows.rs` hold only the OS calls; no `#[cfg]` on OS outside this folder
+//! (STYLE.md §9).
+
+use std::process::ExitStatus;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+#[cfg(unix)]
+#[path = "unix.rs"]
+mod os;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod os;
+
+pub type Reader = Box<dyn AsyncRead + Unpin + Send>;
+pub type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// Running as root (uid 0) on Unix, or with an elevated token on Windows.
+pub fn is_root() -> bool {
+    os::is_root()
+}
+
+/// The current user's numeric id where the OS has one.
+pub fn uid() -> Option<u32> {
+    os::uid()
+}
+
+/// thoth's own stdin and stdout as async handles. Pipes and sockets (what MCP clients give) are driven by the
+/// event loop directly; anything else (a file, a terminal) goes through tokio's blocking stdio.
+pub fn client_stdio() -> (Reader, Writer) {
+    os::client_stdio()
+}
+
+/// Signals that end thoth (SIGTERM / SIGINT; Ctrl-C / Ctrl-Break on Windows).
+pub use os::Signals;
+
+/// A signal thoth received and passes on to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Terminate,
+    Interrupt,
+}
+
+/// Pass a signal on to the child; on Windows, where there are none to pass, end it.
+pub fn forward(child: &mut tokio::process::Child, signal: Signal) {
+    os::forward(child, signal)
+}
+
+/// Ask the child to stop (SIGTERM; on Windows there is no gentler way than ending it).
+pub fn terminate(child: &mut tokio::process::Child) {
+    os::forward(child, Signal::Terminate)
+}
+
+/// The exit code thoth passes on for the child's status: its own code, or 128 + the signal that ended it.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    match status.code() {
+        Some(code) => (code & 0xff) as u8,
+        None => os::signal_exit_code(status),
+    }
+}

@@ -1,0 +1,194 @@
+//! Unix OS calls (Linux and macOS): euid, non-blocking stdio on pipes and sockets, signals.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::pin::Pin;
+use std::process::ExitStatus;
+use std::task::{ready, Context, Poll};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::signal::unix::{signal, SignalKind};
+
+use super::{Reader, Signal, Writer};
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn uid() -> Option<u32> {
+    // SAFETY: as above.
+    Some(unsafe { libc::geteuid() })
+}
+
+pub fn client_stdio() -> (Reader, Writer) {
+    let reader: Reader = match NonBlocking::open(libc::STDIN_FILENO, Interest::READABLE) {
+        Some(fd) => Box::new(fd),
+        None => Box::new(tokio::io::stdin()),
+    };
+    let writer: Writer = match NonBlocking::open(libc::STDOUT_FILENO, Interest::WRITABLE) {
+        Some(fd) => Box::new(fd),
+        None => Box::new(tokio::io::stdout()),
+    };
+    (reader, writer)
+}
+
+/// A dup of a pipe or socket fd in non-blocking mode, driven by the event loop. The original flags are put
+/// back on drop (O_NONBLOCK belongs to the open file, which other processes may share).
+struct NonBlocking {
+    fd: AsyncFd<File>,
+    original_flags: libc::c_int,
+}
+
+impl NonBlocking {
+    fn open(fd: RawFd, interest: Interest) -> Option<NonBlocking> {
+        if !is_pipe_or_socket(fd) || same_file(fd, libc::STDERR_FILENO) {
+            // Not a pipe (a tty or a file), or shared with stderr, which the server inherits: making it
+            // non-blocking would change it for the server too. Use the blocking path.
+            return None;
+        }
+        // SAFETY: dup on an open fd; the result is owned by the File below.
+        let dup = unsafe { libc::dup(fd) };
+        if dup < 0 {
+            return None;
+        }
+        // SAFETY: `dup` is a fresh, owned descriptor.
+        let file = unsafe { File::from_raw_fd(dup) };
+        // SAFETY: fcntl on a valid fd.
+        let original_flags = unsafe { libc::fcntl(dup, libc::F_GETFL) };
+        if original_flags < 0
+            || unsafe { libc::fcntl(dup, libc::F_SETFL, original_flags | libc::O_NONBLOCK) } < 0
+        {
+            return None;
+        }
+        // SAFETY: the File owns `dup` and keeps it open, unchanged, for as long as the AsyncFd holds it.
+        match unsafe { AsyncFd::register_with_interest(file, interest) } {
+            Ok(fd) => Some(NonBlocking { fd, original_flags }),
+            Err(err) => {
+                // SAFETY: the File (and so `dup`) is still open inside the error.
+                unsafe {
+                    libc::fcntl(
+                        err.into_parts().0.as_raw_fd(),
+                        libc::F_SETFL,
+                        original_flags,
+                    )
+                };
+                None
+            }
+        }
+    }
+}
+
+impl Drop for NonBlocking {
+    fn drop(&mut self) {
+        // SAFETY: the fd is still open (AsyncFd owns it until after this).
+        unsafe {
+            libc::fcntl(
+                self.fd.get_ref().as_raw_fd(),
+                libc::F_SETFL,
+                self.original_flags,
+            )
+        };
+    }
+}
+
+fn stat(fd: RawFd) -> Option<libc::stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a stat struct on success.
+    (unsafe { libc::fstat(fd, st.as_mut_ptr()) } == 0).then(|| unsafe { st.assume_init() })
+}
+
+fn is_pipe_or_socket(fd: RawFd) -> bool {
+    stat(fd).is_some_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK))
+}
+
+fn same_file(a: RawFd, b: RawFd) -> bool {
+    match (stat(a), stat(b)) {
+        (Some(x), Some(y)) => x.st_dev == y.st_dev && x.st_ino == y.st_ino,
+        _ => false,
+    }
+}
+
+impl AsyncRead for NonBlocking {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let mut guard = ready!(self.fd.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            match guard.try_io(|inner| inner.get_ref().read(unfilled)) {
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(err)) => return Poll::Ready(Err(err)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for NonBlocking {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = ready!(self.fd.poll_write_ready(cx))?;
+            match guard.try_io(|inner| inner.get_ref().write(buf)) {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+pub struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> io::Result<Signals> {
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            Some(()) = self.terminate.recv() => Signal::Terminate,
+            Some(()) = self.interrupt.recv() => Signal::Interrupt,
+        }
+    }
+}
+
+pub fn forward(child: &mut tokio::process::Child, signal: Signal) {
+    let Some(pid) = child.id() else { return };
+    let sig = match signal {
+        Signal::Terminate => libc::SIGTERM,
+        Signal::Interrupt => libc::SIGINT,
+    };
+    // SAFETY: kill with a pid we spawned and have not reaped (child.id() is None once reaped).
+    unsafe { libc::kill(pid as libc::pid_t, sig) };
+}
+
+pub fn signal_exit_code(status: ExitStatus) -> u8 {
+    status.signal().map(|s| (128 + s) as u8).unwrap_or(1)
+}

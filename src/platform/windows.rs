@@ -1,0 +1,73 @@
+//! Windows OS calls: token elevation, stdio through tokio, console control events, ending a child.
+
+use std::io;
+use std::process::ExitStatus;
+
+use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+use windows_sys::Win32::Security::{
+    GetTokenInformation, TokenElevation, TOKEN_ELEVATION, TOKEN_QUERY,
+};
+use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
+use super::{Reader, Signal, Writer};
+
+/// An elevated token (an administrator's, or SYSTEM) counts as root.
+pub fn is_root() -> bool {
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: standard token query on our own process; the handle is closed below.
+    unsafe {
+        if OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) == 0 {
+            return false;
+        }
+        let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
+        let mut len = 0u32;
+        let ok = GetTokenInformation(
+            token,
+            TokenElevation,
+            (&mut elevation as *mut TOKEN_ELEVATION).cast(),
+            std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+            &mut len,
+        );
+        CloseHandle(token);
+        ok != 0 && elevation.TokenIsElevated != 0
+    }
+}
+
+pub fn uid() -> Option<u32> {
+    None
+}
+
+pub fn client_stdio() -> (Reader, Writer) {
+    (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+}
+
+pub struct Signals {
+    ctrl_c: tokio::signal::windows::CtrlC,
+    ctrl_break: tokio::signal::windows::CtrlBreak,
+}
+
+impl Signals {
+    pub fn new() -> io::Result<Signals> {
+        Ok(Signals {
+            ctrl_c: tokio::signal::windows::ctrl_c()?,
+            ctrl_break: tokio::signal::windows::ctrl_break()?,
+        })
+    }
+
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            Some(()) = self.ctrl_c.recv() => Signal::Interrupt,
+            Some(()) = self.ctrl_break.recv() => Signal::Terminate,
+        }
+    }
+}
+
+/// Windows has no signals to pass on: the child shares our console and gets Ctrl-C itself; ending it is
+/// TerminateProcess.
+pub fn forward(child: &mut tokio::process::Child, _signal: Signal) {
+    let _ = child.start_kill();
+}
+
+pub fn signal_exit_code(_status: ExitStatus) -> u8 {
+    1
+}

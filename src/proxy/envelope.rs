@@ -1,0 +1,331 @@
+//! The JSON-RPC envelope: only `id`, `method` and the presence of `params` / `result` / `error` are parsed;
+//! every other byte is forwarded as it came (key order, unknown fields, `_meta`, number precision). Ids are
+//! rewritten by splicing the raw bytes of the value in place. JSON-RPC error codes thoth answers with live
+//! here and are public API (DESIGN.md §2).
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use bytes::Bytes;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
+/// The call was refused by policy.
+pub const BLOCKED: i64 = -32001;
+/// The call needs an approval (step-up).
+pub const STEP_UP_REQUIRED: i64 = -32002;
+
+/// The parsed envelope of one JSON-RPC object, borrowing from its line.
+#[derive(Debug, Deserialize)]
+pub struct Envelope<'a> {
+    /// Present (even when `null`) or absent.
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub result: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub error: Option<&'a RawValue>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// What a message is, from its envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Notification,
+    Response,
+    Invalid,
+}
+
+impl Envelope<'_> {
+    pub fn kind(&self) -> Kind {
+        match (&self.method, self.id) {
+            (Some(_), Some(_)) => Kind::Request,
+            (Some(_), None) => Kind::Notification,
+            (None, Some(_)) if self.result.is_some() || self.error.is_some() => Kind::Response,
+            _ => Kind::Invalid,
+        }
+    }
+}
+
+/// The shape of an id value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdShape {
+    Number,
+    String,
+    Null,
+    /// Object, array or boolean: not a JSON-RPC id.
+    Invalid,
+}
+
+pub fn id_shape(id: &RawValue) -> IdShape {
+    match id.get().as_bytes().first() {
+        Some(b'"') => IdShape::String,
+        Some(b'-' | b'0'..=b'9') => IdShape::Number,
+        Some(b'n') => IdShape::Null,
+        _ => IdShape::Invalid,
+    }
+}
+
+/// One line's top-level shape, from its first significant byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Object,
+    Batch,
+    Other,
+}
+
+pub fn shape(line: &[u8]) -> Shape {
+    match line.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Shape::Object,
+        Some(b'[') => Shape::Batch,
+        _ => Shape::Other,
+    }
+}
+
+/// The ids thoth gives requests are plain unsigned integers; anything else is not one of ours.
+pub fn proxy_id(id: &RawValue) -> Option<u64> {
+    let text = id.get();
+    if text.len() > 1 && text.starts_with('0') {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Where `inner` (borrowed from `line` by the parser) sits in `line`.
+pub fn span_of(line: &[u8], inner: &RawValue) -> Option<(usize, usize)> {
+    let start = (inner.get().as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let end = start + inner.get().len();
+    (end <= line.len()).then_some((start, end))
+}
+
+/// An outbound frame as a few byte slices (no copy of large messages), written followed by `\n`.
+#[derive(Debug, Default, Clone)]
+pub struct Outbound {
+    pub parts: Vec<Bytes>,
+}
+
+impl Outbound {
+    pub fn whole(line: Bytes) -> Outbound {
+        Outbound { parts: vec![line] }
+    }
+
+    /// `line` with the bytes in `span` replaced by `with`.
+    pub fn spliced(line: &Bytes, (start, end): (usize, usize), with: Bytes) -> Outbound {
+        Outbound {
+            parts: vec![line.slice(..start), with, line.slice(end..)],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(Bytes::len).sum::<usize>() + 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The frame as one contiguous buffer without the newline (tests, rare paths).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts.concat()
+    }
+}
+
+/// A JSON-RPC error response thoth writes itself. Messages start with `thoth:` (DESIGN.md §2).
+pub fn error_frame(
+    id: Option<&RawValue>,
+    code: i64,
+    message: &str,
+    data: Option<serde_json::Value>,
+) -> Outbound {
+    #[derive(Serialize)]
+    struct ErrorObject<'a> {
+        code: i64,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        data: Option<serde_json::Value>,
+    }
+    #[derive(Serialize)]
+    struct Response<'a> {
+        jsonrpc: &'static str,
+        id: Option<&'a RawValue>,
+        error: ErrorObject<'a>,
+    }
+    let message = if message.starts_with("thoth:") {
+        Cow::Borrowed(message)
+    } else {
+        Cow::Owned(format!("thoth: {message}"))
+    };
+    let body = Response {
+        jsonrpc: "2.0",
+        id,
+        error: ErrorObject {
+            code,
+            message: &message,
+            data,
+        },
+    };
+    // Serialising plain structs of strings, numbers, RawValue and Value cannot fail.
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"thoth: internal error"}}"#.to_vec());
+    Outbound::whole(Bytes::from(bytes))
+}
+
+/// The top-level `id` (and whether a `method` was seen) from a line that is not valid JSON as a whole: cut
+/// off, or broken after the id. Uses serde_json's own tokenizer on the prefix and keeps what it read before
+/// the error.
+pub fn recover_id(line: &[u8]) -> Option<(Box<RawValue>, bool)> {
+    #[derive(Default)]
+    struct Found {
+        id: Option<Box<RawValue>>,
+        has_method: bool,
+    }
+    struct Probe<'f>(&'f RefCell<Found>);
+    impl<'de> Visitor<'de> for Probe<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON-RPC object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match key.as_ref() {
+                    "id" if self.0.borrow().id.is_none() => {
+                        let raw: Box<RawValue> = map.next_value()?;
+                        self.0.borrow_mut().id = Some(raw);
+                    }
+                    "method" => {
+                        self.0.borrow_mut().has_method = true;
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let found = RefCell::new(Found::default());
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let _ = de::Deserializer::deserialize_map(&mut de, Probe(&found));
+    let found = found.into_inner();
+    found
+        .id
+        .filter(|id| id_shape(id) != IdShape::Invalid && id_shape(id) != IdShape::Null)
+        .map(|id| (id, found.has_method))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(line: &str) -> Envelope<'_> {
+        serde_json::from_str(line).unwrap()
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            env(r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#).kind(),
+            Kind::Request
+        );
+        assert_eq!(
+            env(r#"{"method":"x","params":{}}"#).kind(),
+            Kind::Notification
+        );
+        assert_eq!(
+            env(r#"{"result":{},"jsonrpc":"2.0","id":"a"}"#).kind(),
+            Kind::Response
+        );
+        assert_eq!(
+            env(r#"{"id":null,"error":{"code":1}}"#).kind(),
+            Kind::Response
+        );
+        assert_eq!(env(r#"{"id":1}"#).kind(), Kind::Invalid);
+        assert_eq!(env(r#"{"foo":1}"#).kind(), Kind::Invalid);
+    }
+
+    #[test]
+    fn null_id_is_present_not_absent() {
+        let e = env(r#"{"id":null,"method":"x"}"#);
+        assert_eq!(e.id.map(id_shape), Some(IdShape::Null));
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected() {
+        assert!(serde_json::from_str::<Envelope>(r#"{"id":1,"id":2,"method":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn id_shapes_and_proxy_ids() {
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+        assert_eq!(id_shape(&raw("\"1\"")), IdShape::String);
+        assert_eq!(id_shape(&raw("-3")), IdShape::Number);
+        assert_eq!(id_shape(&raw("{}")), IdShape::Invalid);
+        assert_eq!(id_shape(&raw("true")), IdShape::Invalid);
+        assert_eq!(proxy_id(&raw("17")), Some(17));
+        assert_eq!(proxy_id(&raw("0")), Some(0));
+        assert_eq!(proxy_id(&raw("\"17\"")), None);
+        assert_eq!(proxy_id(&raw("1.0")), None);
+    }
+
+    #[test]
+    fn splicing_keeps_every_other_byte() {
+        let line = Bytes::from_static(
+            br#"{"result":{"big":9007199254740993},"jsonrpc":"2.0" , "id": 12 ,"x":[1]}"#,
+        );
+        let e: Envelope = serde_json::from_slice(&line).unwrap();
+        let span = span_of(&line, e.id.unwrap()).unwrap();
+        let out = Outbound::spliced(&line, span, Bytes::from_static(b"\"abc\""));
+        assert_eq!(
+            out.to_vec(),
+            br#"{"result":{"big":9007199254740993},"jsonrpc":"2.0" , "id": "abc" ,"x":[1]}"#
+                .to_vec()
+        );
+    }
+
+    #[test]
+    fn error_frames_carry_the_original_id_and_prefix() {
+        let id = RawValue::from_string("9007199254740993".into()).unwrap();
+        let f = error_frame(
+            Some(&id),
+            BLOCKED,
+            "no",
+            Some(serde_json::json!({"thoth": {"decision": "BLOCK"}})),
+        );
+        let text = String::from_utf8(f.to_vec()).unwrap();
+        assert!(text.contains(r#""id":9007199254740993"#), "{text}");
+        assert!(text.contains(r#""message":"thoth: no""#), "{text}");
+        let f = error_frame(None, PARSE_ERROR, "thoth: bad", None);
+        assert!(String::from_utf8(f.to_vec())
+            .unwrap()
+            .contains(r#""id":null"#));
+    }
+
+    #[test]
+    fn ids_are_recovered_from_cut_or_broken_lines() {
+        let (id, method) =
+            recover_id(br#"{"jsonrpc":"2.0","id":"abc","method":"tools/call","params":{"x":"tru"#)
+                .unwrap();
+        assert_eq!(id.get(), "\"abc\"");
+        assert!(method);
+        let (id, method) = recover_id(br#"{"result":{"a":[1,2]},"id":7,"jsonrpc":"2.0"#).unwrap();
+        assert_eq!(id.get(), "7");
+        assert!(!method);
+        // An "id" nested in params is not the message's id.
+        assert!(recover_id(br#"{"params":{"id":5},"method":"x","stuff":"cut"#).is_none());
+        assert!(recover_id(b"garbage").is_none());
+        assert!(recover_id(br#"{"id":{"a":1},"method":"x""#).is_none());
+    }
+}

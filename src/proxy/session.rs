@@ -1,0 +1,333 @@
+//! The only place `thoth run` does I/O and the only writer of its stdout: one `select!` loop over the client's
+//! frames, the server's frames, pending decisions, the child's exit, signals and shutdown timers. Every task
+//! it starts belongs to one of its JoinSets (DESIGN.md §2, STYLE.md §4).
+
+use std::collections::HashMap;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::codec::FramedRead;
+
+use super::envelope::{self, error_frame, Envelope, Kind};
+use super::framing::{Frame, LineCodec};
+use super::outlet::Outlet;
+use super::router::{Route, Router};
+use super::upstream::Upstream;
+use super::Error;
+use crate::platform;
+use crate::policy::{Decide, Decision, ToolCall, Verdict};
+use crate::Exit;
+
+/// Read buffer per side; it grows for large messages up to the line cap.
+const READ_CAPACITY: usize = 64 * 1024;
+/// After the server exits, how long its stdout may stay open (a grandchild holding it) before thoth stops
+/// waiting for the last frames.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(500);
+/// How long the client may still be writing once thoth is done, before thoth gives up flushing to it.
+const FLUSH_AT_EXIT: Duration = Duration::from_secs(2);
+
+pub struct SessionConfig {
+    pub agent_id: String,
+    pub max_line_bytes: usize,
+    pub max_pending: usize,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
+/// The next step of stopping the server after the client left (or a signal came).
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Terminate,
+    Kill,
+}
+
+/// Run the session until the server has exited; returns the server's exit code.
+pub async fn run(
+    cfg: SessionConfig,
+    mut policy: Box<dyn Decide>,
+    upstream: Upstream,
+) -> Result<Exit, Error> {
+    let Upstream {
+        mut child,
+        stdin,
+        stdout,
+    } = upstream;
+    let (client_in, client_out) = platform::client_stdio();
+    let mut client_frames =
+        FramedRead::with_capacity(client_in, LineCodec::new(cfg.max_line_bytes), READ_CAPACITY);
+    let mut server_frames =
+        FramedRead::with_capacity(stdout, LineCodec::new(cfg.max_line_bytes), READ_CAPACITY);
+
+    let mut writers: JoinSet<(Side, std::io::Result<()>)> = JoinSet::new();
+    let (mut to_server, task) = Outlet::new(stdin);
+    writers.spawn(async move { (Side::Server, task.await) });
+    let (mut to_client, task) = Outlet::new(client_out);
+    writers.spawn(async move { (Side::Client, task.await) });
+
+    let mut decisions: JoinSet<(u64, Decision)> = JoinSet::new();
+    let mut waiting: HashMap<tokio::task::Id, u64> = HashMap::new();
+    let mut router = Router::new(cfg.agent_id.clone(), cfg.max_pending);
+    let mut signals = platform::Signals::new().map_err(Error::Io)?;
+    let mut routes: Vec<Route> = Vec::with_capacity(8);
+
+    let mut client_open = true;
+    let mut server_open = true;
+    let mut status: Option<ExitStatus> = None;
+    let mut stop: Option<(Instant, Stop)> = None;
+    let mut drain_until: Option<Instant> = None;
+    let far = Instant::now() + Duration::from_secs(86400 * 365);
+
+    loop {
+        if status.is_some() && !server_open {
+            break;
+        }
+        tokio::select! {
+            frame = client_frames.next(), if client_open && to_server.has_room() => match frame {
+                Some(Ok(Frame::Line(line))) => router.on_client(line.freeze(), &mut routes),
+                Some(Ok(Frame::Oversized { prefix, len })) => router.on_client_oversized(&prefix, len, cfg.max_line_bytes, &mut routes),
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, "reading from the client failed; treating it as gone");
+                    client_open = false;
+                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                }
+                None => {
+                    tracing::debug!("client closed stdin; closing the server's stdin");
+                    client_open = false;
+                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                }
+            },
+            frame = server_frames.next(), if server_open && to_client.has_room() => match frame {
+                Some(Ok(Frame::Line(line))) => router.on_server(line.freeze(), &mut routes),
+                Some(Ok(Frame::Oversized { prefix, len })) => router.on_server_oversized(&prefix, len, cfg.max_line_bytes, &mut routes),
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, "reading from the server failed");
+                    server_open = false;
+                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                }
+                None => {
+                    tracing::debug!("the server closed its stdout");
+                    server_open = false;
+                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                }
+            },
+            Some(joined) = decisions.join_next_with_id(), if !decisions.is_empty() => match joined {
+                Ok((task, (proxy, decision))) => {
+                    waiting.remove(&task);
+                    router.on_decision(proxy, decision, &mut routes);
+                }
+                Err(err) => {
+                    // A decision that failed is a refusal, never a silent pass.
+                    tracing::error!(error = %err, "a policy decision failed; blocking the call");
+                    if let Some(proxy) = waiting.remove(&err.id()) {
+                        let refusal = crate::policy::Refusal { reason: "the policy decision failed".into(), violation_id: crate::policy::new_id("v") };
+                        router.on_decision(proxy, Decision::Block(refusal), &mut routes);
+                    }
+                }
+            },
+            exited = child.wait(), if status.is_none() => {
+                let exited = exited.map_err(Error::Io)?;
+                tracing::info!(status = %exited, "the MCP server exited");
+                status = Some(exited);
+                stop = None;
+                drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
+            },
+            () = sleep_until(stop.map_or(far, |(at, _)| at)), if stop.is_some() && status.is_none() => {
+                match stop {
+                    Some((_, Stop::Terminate)) => {
+                        tracing::warn!(grace_ms = cfg.shutdown_grace.as_millis() as u64, "the server is still running; terminating it");
+                        platform::terminate(&mut child);
+                        stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Kill));
+                    }
+                    Some((_, Stop::Kill)) => {
+                        tracing::warn!("the server ignored termination; killing it");
+                        let _ = child.start_kill();
+                        stop = None;
+                    }
+                    None => {}
+                }
+            },
+            () = sleep_until(drain_until.unwrap_or(far)), if drain_until.is_some() => {
+                tracing::debug!("the server's stdout stayed open after it exited; not waiting further");
+                break;
+            },
+            signal = signals.recv() => {
+                tracing::info!(?signal, "passing a signal on to the server");
+                platform::forward(&mut child, signal);
+                if stop.is_none() && status.is_none() {
+                    stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Terminate));
+                }
+            },
+            () = to_server.drained(), if !to_server.has_room() => {},
+            () = to_client.drained(), if !to_client.has_room() => {},
+            Some(Ok((side, result))) = writers.join_next() => {
+                if let Err(err) = result {
+                    match side {
+                        Side::Client => {
+                            tracing::warn!(error = %err, "writing to the client failed; treating it as gone");
+                            to_client.close();
+                            client_open = false;
+                            begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                        }
+                        Side::Server => tracing::warn!(error = %err, "writing to the server failed"),
+                    }
+                }
+            },
+        }
+        dispatch(
+            &mut routes,
+            &mut router,
+            policy.as_mut(),
+            &mut decisions,
+            &mut waiting,
+            &to_server,
+            &to_client,
+        );
+    }
+
+    let status = status.ok_or_else(|| {
+        Error::Io(std::io::Error::other(
+            "session ended before the server exited",
+        ))
+    })?;
+    let code = platform::exit_code(status);
+    router.fail_all(
+        &format!("the MCP server exited ({status}) before answering"),
+        &mut routes,
+    );
+    dispatch(
+        &mut routes,
+        &mut router,
+        policy.as_mut(),
+        &mut decisions,
+        &mut waiting,
+        &to_server,
+        &to_client,
+    );
+    to_client.close();
+    to_server.close();
+    let flushed = tokio::time::timeout(FLUSH_AT_EXIT, async {
+        while writers.join_next().await.is_some() {}
+    })
+    .await;
+    if flushed.is_err() {
+        tracing::warn!("the client did not read the last frames in time");
+    }
+    Ok(Exit::Upstream(code))
+}
+
+/// Close the server's stdin (it sees EOF) and arm the terminate / kill timers.
+fn begin_stop(to_server: &mut Outlet, stop: &mut Option<(Instant, Stop)>, grace: Duration) {
+    if !to_server.is_closed() {
+        to_server.close();
+    }
+    if stop.is_none() {
+        *stop = Some((Instant::now() + grace, Stop::Terminate));
+    }
+}
+
+/// Send every routed frame on its way; ask the policy about governed calls.
+fn dispatch(
+    routes: &mut Vec<Route>,
+    router: &mut Router,
+    policy: &mut dyn Decide,
+    decisions: &mut JoinSet<(u64, Decision)>,
+    waiting: &mut HashMap<tokio::task::Id, u64>,
+    to_server: &Outlet,
+    to_client: &Outlet,
+) {
+    let mut decided = Vec::new();
+    for route in routes.drain(..) {
+        match route {
+            Route::ToServer(frame) => to_server.send(frame),
+            Route::ToClient(frame) => to_client.send(frame),
+            Route::Govern(call) => match policy.decide(&call) {
+                Verdict::Ready(decision) => {
+                    log_decision(&call, &decision);
+                    router.on_decision(call.proxy_id, decision, &mut decided);
+                    for route in decided.drain(..) {
+                        match route {
+                            Route::ToServer(frame) => to_server.send(frame),
+                            Route::ToClient(frame) => to_client.send(frame),
+                            Route::Govern(_) => {}
+                        }
+                    }
+                }
+                Verdict::Pending(decision) => {
+                    let proxy = call.proxy_id;
+                    let handle = decisions.spawn(async move { (proxy, decision.await) });
+                    waiting.insert(handle.id(), proxy);
+                }
+            },
+        }
+    }
+}
+
+fn log_decision(call: &ToolCall, decision: &Decision) {
+    match decision {
+        Decision::Allow => tracing::debug!(tool = %call.name, decision = "ALLOW", "tools/call"),
+        Decision::Modify(_) => tracing::info!(tool = %call.name, decision = "MODIFY", "tools/call"),
+        Decision::Block(r) => {
+            tracing::warn!(tool = %call.name, decision = "BLOCK", reason = %r.reason, violation_id = %r.violation_id, "tools/call")
+        }
+        Decision::StepUp(h) => {
+            tracing::warn!(tool = %call.name, decision = "STEP_UP", reason = %h.reason, "tools/call")
+        }
+    }
+}
+
+/// How long a refusing thoth keeps answering the client before it exits.
+const REFUSAL_WINDOW: Duration = Duration::from_secs(30);
+
+/// thoth cannot govern (root in prod, bad settings, the server would not start): still speak MCP, answering
+/// every request (the client's `initialize` first of all) with an error that says what is wrong, until the
+/// client leaves or `REFUSAL_WINDOW` passes.
+pub async fn refuse(message: &str, hint: Option<&str>) {
+    let (client_in, mut client_out) = platform::client_stdio();
+    let mut frames = FramedRead::new(client_in, LineCodec::new(super::MAX_LINE_BYTES));
+    let text = match hint {
+        Some(hint) => format!("thoth: refused to start: {message}. {hint}"),
+        None => format!("thoth: refused to start: {message}"),
+    };
+    let data = serde_json::json!({"thoth": {"reason": message, "hint": hint}});
+    let deadline = Instant::now() + REFUSAL_WINDOW;
+    loop {
+        let frame = tokio::select! {
+            frame = frames.next() => frame,
+            () = sleep_until(deadline) => None,
+        };
+        let Some(Ok(Frame::Line(line))) = frame else {
+            match frame {
+                Some(Ok(Frame::Oversized { .. })) => continue,
+                _ => break,
+            }
+        };
+        let line = Bytes::from(line);
+        let reply = match serde_json::from_slice::<Envelope>(&line) {
+            Ok(env) if env.kind() == Kind::Request => {
+                error_frame(env.id, envelope::INTERNAL_ERROR, &text, Some(data.clone()))
+            }
+            Ok(_) => continue,
+            Err(_) => error_frame(
+                None,
+                envelope::PARSE_ERROR,
+                "thoth: invalid JSON-RPC message",
+                None,
+            ),
+        };
+        let mut bytes = reply.to_vec();
+        bytes.push(b'\n');
+        if client_out.write_all(&bytes).await.is_err() || client_out.flush().await.is_err() {
+            break;
+        }
+    }
+}

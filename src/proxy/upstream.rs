@@ -1,0 +1,45 @@
+//! Spawning the MCP server: piped stdin/stdout, stderr passed through, THOTH_* secrets removed from its
+//! environment, killed if thoth itself goes away.
+
+use std::ffi::OsString;
+use std::process::Stdio;
+
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::Error;
+
+pub struct Upstream {
+    pub child: Child,
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+}
+
+/// Start `command` (program and arguments). `scrub` names the environment variables it must not inherit.
+pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error> {
+    let (program, args) = command.split_first().ok_or(Error::NoServerCommand)?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for name in scrub {
+        cmd.env_remove(name);
+    }
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    })?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(Error::Spawn {
+            program: program.to_string_lossy().into_owned(),
+            source: std::io::Error::other("no stdio pipes"),
+        });
+    };
+    tracing::info!(program = %program.to_string_lossy(), pid = child.id(), "started the MCP server");
+    Ok(Upstream {
+        child,
+        stdin,
+        stdout,
+    })
+}

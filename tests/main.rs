@@ -1,0 +1,5 @@
+//! Integration tests: one binary (STYLE.md §6), a module per concern. Each drives the built `thoth` binary.
+
+mod support;
+
+mod cli;
