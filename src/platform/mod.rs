@@ -26,6 +26,11 @@ pub fn uid() -> Option<u32> {
     os::uid()
 }
 
+/// Keep large message buffers from staying resident after the message is gone (where the allocator needs it).
+pub fn tune_allocator() {
+    os::tune_allocator()
+}
+
 /// thoth's own stdin and stdout as async handles. Pipes and sockets (what MCP clients give) are driven by the
 /// event loop directly; anything else (a file, a terminal) goes through tokio's blocking stdio.
 pub fn client_stdio() -> (Reader, Writer) {

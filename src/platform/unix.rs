@@ -25,6 +25,17 @@ pub fn uid() -> Option<u32> {
     Some(unsafe { libc::geteuid() })
 }
 
+/// glibc raises its mmap threshold after a large free, so buffers of later large messages come from the heap
+/// and stay resident after the message is gone. A fixed threshold keeps them mmapped: grown in place by mremap
+/// and returned to the OS when freed.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 pub fn client_stdio() -> (Reader, Writer) {
     let reader: Reader = match NonBlocking::open(libc::STDIN_FILENO, Interest::READABLE) {
         Some(fd) => Box::new(fd),

@@ -41,8 +41,8 @@ pub struct ToolCall {
     /// The proxy's id for the request (unique within the session).
     pub proxy_id: u64,
     pub name: String,
-    /// `params.arguments`, untouched.
-    pub arguments: Option<Box<RawValue>>,
+    /// `params.arguments` as raw JSON text: a slice of the received line, not a copy.
+    pub arguments: Option<bytes::Bytes>,
 }
 
 /// The answer for one call.

@@ -7,6 +7,10 @@ use tokio_util::codec::Decoder;
 
 /// How much of an oversized line is kept so its `id` can still be recovered and answered.
 pub const RECOVERY_PREFIX_BYTES: usize = 64 * 1024;
+/// A read buffer that grew past this for a large message is replaced by a small one once the message is out,
+/// so one 10 MB message does not stay resident for the rest of the session.
+const SHRINK_ABOVE_BYTES: usize = 1024 * 1024;
+const SHRUNK_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame {
@@ -68,6 +72,7 @@ impl Decoder for LineCodec {
                     let end = self.scanned + offset;
                     self.scanned = 0;
                     let mut line = buf.split_to(end + 1);
+                    shrink(buf);
                     line.truncate(end);
                     if line.last() == Some(&b'\r') {
                         line.truncate(end - 1);
@@ -115,6 +120,15 @@ impl Decoder for LineCodec {
             line.truncate(line.len() - 1);
         }
         Ok(Some(Frame::Line(line)))
+    }
+}
+
+/// Give up a large allocation the buffer no longer needs (the line split off it keeps its own share).
+fn shrink(buf: &mut BytesMut) {
+    if buf.capacity() > SHRINK_ABOVE_BYTES && buf.len() < SHRUNK_BYTES {
+        let mut fresh = BytesMut::with_capacity(SHRUNK_BYTES);
+        fresh.extend_from_slice(buf);
+        *buf = fresh;
     }
 }
 
@@ -210,6 +224,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_large_line_does_not_keep_its_buffer() {
+        let mut codec = LineCodec::new(usize::MAX);
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&vec![b'a'; 4 * SHRINK_ABOVE_BYTES]);
+        buf.extend_from_slice(b"\nnext");
+        let frame = codec.decode(&mut buf).unwrap();
+        assert!(matches!(frame, Some(Frame::Line(l)) if l.len() == 4 * SHRINK_ABOVE_BYTES));
+        assert_eq!(&buf[..], b"next");
+        assert!(
+            buf.capacity() <= SHRUNK_BYTES,
+            "capacity {}",
+            buf.capacity()
+        );
     }
 
     #[test]

@@ -110,6 +110,7 @@ fn default_agent_id(server: &[OsString]) -> String {
 
 /// Run `thoth run` to completion.
 pub fn run(args: RunArgs, settings: &Settings) -> Result<Exit, crate::Error> {
+    platform::tune_allocator();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

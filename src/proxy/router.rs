@@ -58,7 +58,8 @@ const CANCELLED: &str = "notifications/cancelled";
 struct CallParams<'a> {
     #[serde(borrow)]
     name: Option<std::borrow::Cow<'a, str>>,
-    arguments: Option<Box<RawValue>>,
+    #[serde(borrow)]
+    arguments: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -192,7 +193,12 @@ impl Router {
                 Some(Ok(CallParams {
                     name: Some(name),
                     arguments,
-                })) => Some((name.into_owned(), arguments)),
+                })) => {
+                    let arguments = arguments
+                        .and_then(|a| span_of(line, a))
+                        .map(|(start, end)| line.slice(start..end));
+                    Some((name.into_owned(), arguments))
+                }
                 _ => {
                     out.push(client_error(
                         Some(id),

@@ -189,7 +189,7 @@ fn tools_calls_are_held_until_decided() {
         r#"{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}"#,
     ));
     assert_eq!(call.name, "echo");
-    assert_eq!(call.arguments.unwrap().get(), r#"{"a":1}"#);
+    assert_eq!(&call.arguments.unwrap()[..], br#"{"a":1}"#);
     // A spoofed answer before the call was forwarded is dropped.
     assert!(server(&mut r, r#"{"jsonrpc":"2.0","id":0,"result":{}}"#).is_empty());
     let mut out = Vec::new();

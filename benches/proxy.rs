@@ -1,0 +1,304 @@
+//! The proxy benchmark (`cargo bench --bench proxy`): the same echo server driven directly, through thoth,
+//! and through a naive Python pass-through, in one run, by a minimal JSON-lines client. Prints round-trip
+//! latency p50/p99, sequential and pipelined calls per second, 10 MB echo throughput and thoth's peak RSS,
+//! with ratios against direct. Figures, never assertions (DESIGN.md §7).
+//!
+//! The bench binary is also the echo server: `proxy __serve` answers initialize and tools/call (echoing
+//! `arguments.data` as text) on stdin/stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WARMUP: usize = 2_000;
+const CALLS: usize = 20_000;
+const WINDOW: usize = 64;
+const PIPELINED_CALLS: usize = 50_000;
+const BIG_BYTES: usize = 10_000_000;
+const BIG_ROUNDS: usize = 10;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__serve") {
+        serve();
+        return;
+    }
+    let me = std::env::current_exe().expect("bench path");
+    let thoth = env!("CARGO_BIN_EXE_thoth");
+    let server = vec![me.to_string_lossy().into_owned(), "__serve".to_owned()];
+    let mut through_thoth = vec![
+        thoth.to_owned(),
+        "run".into(),
+        "--agent-id".into(),
+        "bench".into(),
+        "--enforcement-mode".into(),
+        "block".into(),
+        "--approved-scope".into(),
+        "echo".into(),
+        "--log-level".into(),
+        "warn".into(),
+        "--".into(),
+    ];
+    through_thoth.extend(server.clone());
+    let naive =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/naive_passthrough.py");
+    let mut through_python = vec!["python3".to_owned(), naive.to_string_lossy().into_owned()];
+    through_python.extend(server.clone());
+
+    println!("thoth proxy benchmark: {CALLS} sequential tools/call (after {WARMUP} warm-up), {PIPELINED_CALLS} pipelined (window {WINDOW}), {BIG_ROUNDS} x {} MB echo", BIG_BYTES / 1_000_000);
+    let direct = measure("direct", &server, false);
+    let thoth = measure("thoth", &through_thoth, true);
+    let python = if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        Some(measure("naive python", &through_python, false))
+    } else {
+        None
+    };
+    println!();
+    println!(
+        "{:<14} {:>9} {:>9} {:>12} {:>12} {:>10} {:>10}",
+        "path", "p50 µs", "p99 µs", "seq calls/s", "pipe calls/s", "10MB MB/s", "peak RSS"
+    );
+    for m in [Some(&direct), Some(&thoth), python.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "{:<14} {:>9.1} {:>9.1} {:>12.0} {:>12.0} {:>10.0} {:>10}",
+            m.name,
+            m.p50_us,
+            m.p99_us,
+            m.seq_per_s,
+            m.pipelined_per_s,
+            m.big_mb_per_s,
+            m.peak_rss_kib
+                .map(|k| format!("{:.1} MB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    println!();
+    let report = |m: &Measure| {
+        println!(
+            "{:<14} adds p50 {:+.1} µs, p99 {:+.1} µs; seq calls/s {:.3}x, pipelined {:.3}x, 10MB throughput {:.3}x of direct",
+            m.name,
+            m.p50_us - direct.p50_us,
+            m.p99_us - direct.p99_us,
+            m.seq_per_s / direct.seq_per_s,
+            m.pipelined_per_s / direct.pipelined_per_s,
+            m.big_mb_per_s / direct.big_mb_per_s
+        );
+    };
+    report(&thoth);
+    let mb = |k: Option<u64>| {
+        k.map(|k| format!("{:.1} MB", k as f64 / 1024.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "thoth resident memory: peak {} during small calls, peak {} with 10 MB messages, {} after them",
+        mb(thoth.small_peak_rss_kib),
+        mb(thoth.peak_rss_kib),
+        mb(thoth.after_rss_kib)
+    );
+    if let Some(p) = &python {
+        report(p);
+    }
+}
+
+struct Measure {
+    name: &'static str,
+    p50_us: f64,
+    p99_us: f64,
+    seq_per_s: f64,
+    pipelined_per_s: f64,
+    big_mb_per_s: f64,
+    /// Peak resident memory over the small-call phases.
+    small_peak_rss_kib: Option<u64>,
+    /// Peak over the whole run, including the 10 MB echoes.
+    peak_rss_kib: Option<u64>,
+    /// Resident after the 10 MB echoes.
+    after_rss_kib: Option<u64>,
+}
+
+struct Client {
+    child: Child,
+    stdin: BufWriter<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    next_id: u64,
+}
+
+impl Client {
+    fn spawn(cmd: &[String]) -> Client {
+        let mut child = Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .env("THOTH_ENV", "dev")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn");
+        let stdin = BufWriter::new(child.stdin.take().expect("stdin"));
+        let stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("stdout"));
+        let mut c = Client {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+            next_id: 0,
+        };
+        c.send_raw(r#"{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#);
+        c.flush();
+        c.recv();
+        c.send_raw(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        c
+    }
+
+    fn send_raw(&mut self, line: &str) {
+        self.stdin.write_all(line.as_bytes()).expect("write");
+        self.stdin.write_all(b"\n").expect("write");
+    }
+
+    fn send_call(&mut self, data: &str) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{{"data":"{data}"}}}}}}"#
+        );
+        self.send_raw(&line);
+    }
+
+    fn flush(&mut self) {
+        self.stdin.flush().expect("flush");
+    }
+
+    /// Read one response line; returns its length. Panics on anything that is not a result.
+    fn recv(&mut self) -> usize {
+        self.line.clear();
+        let n = self.stdout.read_line(&mut self.line).expect("read");
+        assert!(n > 0, "server closed");
+        if !self.line.contains("\"result\"") {
+            panic!("not a result: {}", &self.line[..self.line.len().min(300)]);
+        }
+        n
+    }
+
+    /// A `/proc/<pid>/status` field in KiB (VmHWM: peak resident, VmRSS: resident now).
+    fn status_kib(&self, field: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with(field))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    fn close(mut self) {
+        drop(self.stdin);
+        let _ = self.child.wait();
+    }
+}
+
+fn measure(name: &'static str, cmd: &[String], rss: bool) -> Measure {
+    eprintln!("measuring {name} ...");
+    let mut c = Client::spawn(cmd);
+    for _ in 0..WARMUP {
+        c.send_call("warm");
+        c.flush();
+        c.recv();
+    }
+    let mut samples = Vec::with_capacity(CALLS);
+    let start = Instant::now();
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        c.send_call("hello");
+        c.flush();
+        c.recv();
+        samples.push(t.elapsed());
+    }
+    let seq_elapsed = start.elapsed();
+    samples.sort_unstable();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+
+    // Pipelined: keep WINDOW calls in flight.
+    let start = Instant::now();
+    let (mut sent, mut received) = (0, 0);
+    while received < PIPELINED_CALLS {
+        while sent < PIPELINED_CALLS && sent - received < WINDOW {
+            c.send_call("p");
+            sent += 1;
+        }
+        c.flush();
+        c.recv();
+        received += 1;
+    }
+    let pipelined_elapsed = start.elapsed();
+    let small_peak_rss_kib = if rss { c.status_kib("VmHWM:") } else { None };
+
+    let big = "x".repeat(BIG_BYTES);
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for _ in 0..BIG_ROUNDS {
+        c.send_call(&big);
+        c.flush();
+        bytes += BIG_BYTES * 2; // there and back
+        let n = c.recv();
+        assert!(n > BIG_BYTES, "short echo");
+    }
+    let big_elapsed = start.elapsed();
+    let peak_rss_kib = if rss { c.status_kib("VmHWM:") } else { None };
+    let after_rss_kib = if rss { c.status_kib("VmRSS:") } else { None };
+    c.close();
+    Measure {
+        name,
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        seq_per_s: CALLS as f64 / seq_elapsed.as_secs_f64(),
+        pipelined_per_s: PIPELINED_CALLS as f64 / pipelined_elapsed.as_secs_f64(),
+        big_mb_per_s: bytes as f64
+            / 1e6
+            / big_elapsed
+                .as_secs_f64()
+                .max(Duration::from_nanos(1).as_secs_f64()),
+        small_peak_rss_kib,
+        peak_rss_kib,
+        after_rss_kib,
+    }
+}
+
+/// The echo server: initialize, notifications ignored, tools/call echoes `arguments.data`.
+fn serve() {
+    let stdin = std::io::stdin();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut line = String::new();
+    let mut input = stdin.lock();
+    loop {
+        line.clear();
+        if input.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let Some(id) = msg.get("id") else { continue };
+        let result = match msg["method"].as_str() {
+            Some("initialize") => {
+                serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "bench-echo", "version": "0"}})
+            }
+            _ => {
+                serde_json::json!({"content": [{"type": "text", "text": msg["params"]["arguments"]["data"]}]})
+            }
+        };
+        let reply = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result});
+        serde_json::to_writer(&mut out, &reply).expect("write");
+        out.write_all(b"\n").expect("write");
+        out.flush().expect("flush");
+    }
+}

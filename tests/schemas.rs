@@ -1,0 +1,97 @@
+//! Every JSON output thoth owns validates against its schema in `schemas/`, checked on real output of the
+//! built binary.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{init_params, repo_root, Thoth};
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let path = repo_root().join("schemas").join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
+}
+
+fn assert_valid(v: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{instance} does not match its schema: {errors:?}"
+    );
+}
+
+/// A server that answers initialize and hangs on every other request, then exits when told to.
+const SLOW_SERVER: &str = r#"
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("method") == "initialize":
+        print(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "slow", "version": "0"}}}), flush=True)
+    elif msg.get("method") == "tools/call" and msg["params"]["name"] == "die":
+        sys.exit(3)
+"#;
+
+#[test]
+fn every_error_data_thoth_writes_matches_the_schema() {
+    let v = validator("rpc-error-data.schema.json");
+    let t = Thoth::new("dev");
+    let mut s = t.run(
+        &[
+            "--enforcement-mode",
+            "progressive",
+            "--approved-scope",
+            "ok,die",
+            "--agent-id",
+            "slow",
+        ],
+        &["python3", "-c", SLOW_SERVER],
+    );
+    s.request(json!(0), "initialize", init_params());
+    // progressive: allowed with a warning (hangs: stays pending), then STEP_UP twice, then BLOCK.
+    s.send(&json!({"jsonrpc": "2.0", "id": "pending", "method": "tools/call", "params": {"name": "other"}}));
+    let mut codes = Vec::new();
+    for i in 0..3 {
+        let reply = s.request(json!(i + 1), "tools/call", json!({"name": "other"}));
+        codes.push(reply["error"]["code"].clone());
+        assert_valid(&v, &reply["error"]["data"]);
+    }
+    assert_eq!(codes, vec![json!(-32002), json!(-32002), json!(-32001)]);
+    // The server dies: the pending call is answered with -32603 and its reason.
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": "die", "method": "tools/call", "params": {"name": "die"}}),
+    );
+    let (reply, _) = s.recv_until_id(&json!("pending"));
+    assert_eq!(reply["error"]["code"], -32603);
+    assert_valid(&v, &reply["error"]["data"]);
+    assert_eq!(
+        s.wait_timeout(Duration::from_secs(10))
+            .and_then(|st| st.code()),
+        Some(3)
+    );
+}
+
+#[test]
+fn a_refusal_to_start_matches_the_schema() {
+    let v = validator("rpc-error-data.schema.json");
+    let t = Thoth::new("dev");
+    let mut s = t.run(&[], &["/nonexistent/server"]);
+    let reply = s.request(json!(0), "initialize", init_params());
+    assert_eq!(reply["error"]["code"], -32603);
+    assert_valid(&v, &reply["error"]["data"]);
+}
+
+#[test]
+fn the_schema_rejects_what_thoth_must_never_write() {
+    let v = validator("rpc-error-data.schema.json");
+    assert!(
+        !v.is_valid(&json!({"thoth": {"decision": "BLOCK", "reason": "x"}})),
+        "a BLOCK without violation id"
+    );
+    assert!(!v.is_valid(&json!({"thoth": {"decision": "ALLOW", "reason": "x"}})));
+    assert!(!v.is_valid(&json!({"other": 1})));
+}
