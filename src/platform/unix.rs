@@ -133,8 +133,14 @@ impl AsyncRead for NonBlocking {
         loop {
             let mut guard = ready!(self.fd.poll_read_ready(cx))?;
             let unfilled = buf.initialize_unfilled();
+            let wanted = unfilled.len();
             match guard.try_io(|inner| inner.get_ref().read(unfilled)) {
                 Ok(Ok(n)) => {
+                    // A short read drained the pipe: skip the read that would only say EAGAIN (as tokio's
+                    // own sockets do).
+                    if n > 0 && n < wanted {
+                        guard.clear_ready();
+                    }
                     buf.advance(n);
                     return Poll::Ready(Ok(()));
                 }
@@ -154,7 +160,13 @@ impl AsyncWrite for NonBlocking {
         loop {
             let mut guard = ready!(self.fd.poll_write_ready(cx))?;
             match guard.try_io(|inner| inner.get_ref().write(buf)) {
-                Ok(result) => return Poll::Ready(result),
+                Ok(Ok(n)) => {
+                    if n < buf.len() {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(err)) => return Poll::Ready(Err(err)),
                 Err(_would_block) => continue,
             }
         }
@@ -186,6 +198,8 @@ impl Signals {
         tokio::select! {
             Some(()) = self.terminate.recv() => Signal::Terminate,
             Some(()) = self.interrupt.recv() => Signal::Interrupt,
+            // Both streams ended (the runtime is shutting down): never resolve.
+            else => std::future::pending().await,
         }
     }
 }

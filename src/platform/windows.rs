@@ -60,6 +60,7 @@ impl Signals {
         tokio::select! {
             Some(()) = self.ctrl_c.recv() => Signal::Interrupt,
             Some(()) = self.ctrl_break.recv() => Signal::Terminate,
+            else => std::future::pending().await,
         }
     }
 }

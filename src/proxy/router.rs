@@ -123,13 +123,15 @@ impl Router {
             Ok(env) => env,
             Err(err) => {
                 tracing::warn!(error = %err, "client sent a message that is not valid JSON-RPC");
-                let id = recover_id(&line)
-                    .filter(|(_, is_request)| *is_request)
-                    .map(|(id, _)| id);
-                let code = if err.is_data() {
-                    envelope::INVALID_REQUEST
+                // Not JSON at all: -32700 with a null id (JSON-RPC 2.0 §5). Valid JSON of the wrong shape
+                // (a duplicate key, a non-string method): -32600 to the request's id when it has one.
+                let (code, id) = if err.is_data() {
+                    let id = recover_id(&line)
+                        .filter(|(_, is_request)| *is_request)
+                        .map(|(id, _)| id);
+                    (envelope::INVALID_REQUEST, id)
                 } else {
-                    envelope::PARSE_ERROR
+                    (envelope::PARSE_ERROR, None)
                 };
                 out.push(client_error(
                     id.as_deref(),

@@ -177,7 +177,18 @@ fn invalid_input_from_the_client_gets_errors_and_is_not_forwarded() {
     );
     let e = json(&one_to_client(out));
     assert_eq!(e["error"]["code"], -32700);
-    assert_eq!(e["id"], 3, "the id read before the bad byte is answered");
+    assert_eq!(
+        e["id"],
+        Value::Null,
+        "a parse error is answered with a null id (JSON-RPC 2.0 §5)"
+    );
+    // Valid JSON of the wrong shape is an invalid request, answered to its id.
+    let e = json(&one_to_client(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":4,"method":7}"#,
+    )));
+    assert_eq!(e["error"]["code"], -32600);
+    assert_eq!(e["id"], 4);
     assert_eq!(r.pending(), 0);
 }
 
