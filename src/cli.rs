@@ -39,6 +39,30 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run an MCP server behind thoth: `thoth run [flags] -- <server command...>`.
     Run(RunArgs),
+    /// Save the enforcer API key to ~/.thoth/proxy_api_key.json (readable only by you).
+    SetApiKey(SetApiKeyArgs),
+    /// Show every setting and its source, the endpoint identity, the runtime checks and the policy in force;
+    /// say what is wrong and how to fix it. Exits 1 when something is wrong.
+    Doctor(DoctorArgs),
+}
+
+/// `thoth set-api-key`.
+#[derive(Debug, Args)]
+pub struct SetApiKeyArgs {
+    /// The key, or `-` to read it from stdin (keeps it out of shell history).
+    #[arg(long, value_name = "KEY|-")]
+    pub api_key: String,
+    /// The key's id, if the console showed one.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+}
+
+/// `thoth doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the report as JSON (schemas/doctor.schema.json).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `thoth run`.
@@ -47,10 +71,13 @@ pub struct RunArgs {
     /// The agent id this server is governed as (default: the server command's file name).
     #[arg(long, value_name = "ID")]
     pub agent_id: Option<String>,
-    /// The Thoth tenant id.
+    /// The Thoth tenant id (THOTH_TENANT_ID; a managed value wins).
     #[arg(long, value_name = "ID")]
     pub tenant_id: Option<String>,
-    /// What happens to a tools/call outside the approved scope.
+    /// The local policy file (THOTH_POLICY_FILE; default ~/.thoth/policy.json when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// What happens to a tools/call outside the approved scope (THOTH_ENFORCEMENT_MODE; a managed value wins).
     #[arg(long, value_enum, value_name = "MODE")]
     pub enforcement_mode: Option<Mode>,
     /// The declared intent of this session (sent to the enforcer, selects intent scopes).

@@ -12,8 +12,15 @@ pub enum Error {
     Settings(#[from] crate::settings::Error),
     #[error(transparent)]
     Proxy(#[from] crate::proxy::Error),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Error),
+    #[error(transparent)]
+    Home(#[from] crate::home::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
+    /// Bad input to a command (what was wrong, in words).
+    #[error("{0}")]
+    Input(String),
 }
 
 impl Hint for Error {
@@ -21,9 +28,12 @@ impl Hint for Error {
         match self {
             Error::Settings(e) => e.hint(),
             Error::Proxy(e) => e.hint(),
-            Error::Logging(_) => Some(
-                "check --log-level / THOTH_LOG and that the --log-file folder is writable".into(),
-            ),
+            Error::Policy(e) => e.hint(),
+            Error::Home(e) => e.hint(),
+            Error::Logging(_) => {
+                Some("check that the --log-file folder exists and is writable".into())
+            }
+            Error::Input(_) => None,
         }
     }
 }

@@ -4,19 +4,28 @@
 pub mod cli;
 pub mod error;
 pub mod exit;
+pub mod fleet;
+pub mod home;
+pub mod identity;
 pub mod logging;
 pub mod output;
 pub mod platform;
 pub mod policy;
 pub mod proxy;
+pub mod runtime_user;
 pub mod settings;
 
 pub use error::Error;
 pub use exit::Exit;
 
-/// Run one parsed command line to completion.
-pub fn run(command: cli::Command, settings: &settings::Settings) -> Result<Exit, Error> {
+/// Run one parsed command with the settings resolved for it (or the reason they could not be).
+pub fn run(
+    command: cli::Command,
+    settings: Result<settings::Settings, settings::Error>,
+) -> Result<Exit, Error> {
     match command {
         cli::Command::Run(args) => proxy::run(args, settings),
+        cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
+        cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
     }
 }

@@ -1,22 +1,27 @@
-//! tracing to stderr (and `--log-file`), never stdout. The level comes from `--log-level`, else THOTH_LOG.
+//! tracing to stderr (and `--log-file`), never stdout. The level comes from settings (`--log-level`, else
+//! THOTH_LOG, else info).
 
 use std::fs::OpenOptions;
+use std::path::Path;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-use std::path::Path;
-
-/// Start logging at `level` (a level or tracing filter, from settings); keep the guard alive until exit so the
-/// log file is flushed.
+/// Start logging at `level` (a level or tracing filter); keep the guard alive until exit so the log file is
+/// flushed.
 pub fn init(level: &str, log_file: Option<&Path>) -> Result<Option<WorkerGuard>, crate::Error> {
-    let filter = EnvFilter::try_new(level).map_err(|e| {
-        crate::Error::Logging(format!(
-            "bad log level {level:?} (--log-level / THOTH_LOG): {e}"
-        ))
-    })?;
+    // A bad level must not stop thoth (in `thoth run` that would break the session): log at info, say so.
+    let (filter, bad_level) = match EnvFilter::try_new(level) {
+        Ok(filter) => (filter, None),
+        Err(e) => (
+            EnvFilter::new("info"),
+            Some(format!(
+                "ignoring log level {level:?} (--log-level / THOTH_LOG): {e}"
+            )),
+        ),
+    };
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -44,5 +49,8 @@ pub fn init(level: &str, log_file: Option<&Path>) -> Result<Option<WorkerGuard>,
         .with(file_layer)
         .try_init()
         .map_err(|e| crate::Error::Logging(e.to_string()))?;
+    if let Some(warning) = bad_level {
+        tracing::warn!("{warning}");
+    }
     Ok(guard)
 }

@@ -7,16 +7,17 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = thoth::cli::Cli::parse();
-    let settings = match thoth::settings::resolve(&cli.global) {
-        Ok(settings) => settings,
-        Err(err) => return thoth::output::report(&err.into()).code(),
+    // A settings error is the command's to report: `thoth run` must answer it over MCP.
+    let settings = thoth::settings::resolve(&cli.global);
+    let level = settings
+        .as_ref()
+        .map_or("info", |s| s.log_filter.value.as_str())
+        .to_owned();
+    let _log_guard = match thoth::logging::init(&level, cli.global.log_file.as_deref()) {
+        Ok(guard) => guard,
+        Err(err) => return thoth::output::report(&err).code(),
     };
-    let _log_guard =
-        match thoth::logging::init(&settings.log_filter.value, cli.global.log_file.as_deref()) {
-            Ok(guard) => guard,
-            Err(err) => return thoth::output::report(&err).code(),
-        };
-    match thoth::run(cli.command, &settings) {
+    match thoth::run(cli.command, settings) {
         Ok(exit) => exit.code(),
         Err(err) => thoth::output::report(&err).code(),
     }

@@ -1,6 +1,6 @@
 //! The one owner of stdout for commands, and the renderer of errors on stderr (STYLE.md §5). In `thoth run`
 //! stdout belongs to the MCP client: only `proxy::session` writes it, and only frames.
-#![allow(clippy::print_stderr)]
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 use std::error::Error as _;
 
@@ -19,4 +19,22 @@ pub fn report(err: &crate::Error) -> crate::Exit {
         eprintln!("  hint: {hint}");
     }
     err.exit()
+}
+
+/// A one-line message for the person at the terminal (stderr: stdout is for data).
+pub fn message(text: &str) {
+    eprintln!("thoth: {text}");
+}
+
+/// A command's report as one JSON document on stdout.
+pub fn json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(err) => eprintln!("thoth: error: cannot render JSON: {err}"),
+    }
+}
+
+/// A command's report as text on stdout.
+pub fn text(text: &str) {
+    print!("{text}");
 }

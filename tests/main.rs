@@ -3,5 +3,7 @@
 mod support;
 
 mod cli;
+mod doctor;
 mod hostile;
+mod policy;
 mod schemas;

@@ -2,6 +2,8 @@
 //! ending a child. `unix.rs` and `windows.rs` hold only the OS calls; no `#[cfg]` on OS outside this folder
 //! (STYLE.md §9).
 
+pub mod paths;
+
 use std::process::ExitStatus;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -24,6 +26,17 @@ pub fn is_root() -> bool {
 /// The current user's numeric id where the OS has one.
 pub fn uid() -> Option<u32> {
     os::uid()
+}
+
+/// The name of the user thoth runs as, from the OS (not from $USER, which anyone can set).
+pub fn user_name() -> Option<String> {
+    os::user_name()
+}
+
+/// Restrict a file (0600) or folder (0700) to its owner. Returns whether the mode had to change. No-op where
+/// permissions are not mode bits (Windows: the profile folder's ACL already is the user's).
+pub fn make_private(path: &std::path::Path) -> std::io::Result<bool> {
+    os::make_private(path)
 }
 
 /// Keep large message buffers from staying resident after the message is gone (where the allocator needs it).

@@ -36,6 +36,39 @@ pub fn tune_allocator() {
     }
 }
 
+pub fn user_name() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd = std::mem::MaybeUninit::<libc::passwd>::uninit();
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes into `pwd` and `buf` (sized as given) and sets `result` on success.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::geteuid(),
+            pwd.as_mut_ptr(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr((*result).pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+pub fn make_private(path: &std::path::Path) -> io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)?;
+    let wanted = if meta.is_dir() { 0o700 } else { 0o600 };
+    if meta.permissions().mode() & 0o777 == wanted {
+        return Ok(false);
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(wanted))?;
+    Ok(true)
+}
+
 pub fn client_stdio() -> (Reader, Writer) {
     let reader: Reader = match NonBlocking::open(libc::STDIN_FILENO, Interest::READABLE) {
         Some(fd) => Box::new(fd),

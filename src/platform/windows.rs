@@ -39,6 +39,21 @@ pub fn uid() -> Option<u32> {
 
 pub fn tune_allocator() {}
 
+pub fn user_name() -> Option<String> {
+    use windows_sys::Win32::System::WindowsProgramming::GetUserNameW;
+    let mut buf = [0u16; 257];
+    let mut len = buf.len() as u32;
+    // SAFETY: GetUserNameW writes at most `len` UTF-16 units (including the NUL) into `buf`.
+    if unsafe { GetUserNameW(buf.as_mut_ptr(), &mut len) } == 0 || len == 0 {
+        return None;
+    }
+    Some(String::from_utf16_lossy(&buf[..(len as usize - 1)]))
+}
+
+pub fn make_private(_path: &std::path::Path) -> io::Result<bool> {
+    Ok(false)
+}
+
 pub fn client_stdio() -> (Reader, Writer) {
     (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
 }

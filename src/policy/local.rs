@@ -1,15 +1,23 @@
-//! The embedded local policy: approved scope from `--approved-scope`, applied through the enforcement mode,
-//! with the `THOTH_ENV` rule when no policy exists at all (DESIGN.md §3). Decisions are immediate.
+//! The embedded local policy (DESIGN.md §3): the approved scope from `--approved-scope` flags and/or a policy
+//! file's entry for this agent (`file.rs`, which states the rules), applied through the enforcement mode, and
+//! the `THOTH_ENV` rule when no policy exists at all. Decisions are immediate and pure: no I/O here (the file
+//! is loaded by the caller); call arguments are parsed only when an argument constraint applies.
 
 use std::collections::HashSet;
 
-use super::{new_id, Decide, Decision, Hold, Mode, Refusal, ToolCall, Verdict};
+use serde_json::Value;
+use wildmatch::WildMatch;
+
+use super::file::{AgentPolicy, Constraint, PolicyFile, ToolGlob};
+use super::{new_id, under, Decide, Decision, Hold, Mode, Refusal, ToolCall, Verdict};
 use crate::settings::Environment;
 
 /// Progressive mode: violations allowed with a warning, then the count up to which they need approval;
 /// every later violation in the session is blocked.
 pub const PROGRESSIVE_WARN_UP_TO: u32 = 1;
 pub const PROGRESSIVE_STEP_UP_UP_TO: u32 = 3;
+/// The longest part of an argument value quoted in a refusal (the rest is elided).
+pub const MAX_QUOTED_ARGUMENT_BYTES: usize = 200;
 
 /// What a session is allowed, before the mode is applied.
 #[derive(Debug, Clone)]
@@ -18,6 +26,273 @@ pub enum Scope {
     Unconfigured(Environment),
     /// Exactly these tools.
     Tools(HashSet<String>),
+    /// A policy file's entry for this agent and session (plus any `--approved-scope` names).
+    File(Box<FileScope>),
+}
+
+/// A policy file's entry for one agent and session intent, compiled for matching.
+#[derive(Debug, Clone)]
+pub struct FileScope {
+    agent_id: String,
+    /// The entry's key (`agent_id` or `*`); None when the file has no entry for this agent.
+    entry: Option<String>,
+    approved: Globs,
+    /// The session intent and its list, when the entry names that intent.
+    intent: Option<(String, Globs)>,
+    step_up: Globs,
+    denied: Globs,
+    /// `--approved-scope` names (exact).
+    extra: HashSet<String>,
+    constraints: Vec<(WildMatch, Constraint)>,
+}
+
+/// A set of tool-name globs.
+#[derive(Debug, Clone, Default)]
+struct Globs(Vec<WildMatch>);
+
+impl Globs {
+    fn new(globs: &[ToolGlob]) -> Globs {
+        Globs(globs.iter().map(|g| WildMatch::new(g.as_str())).collect())
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.0.iter().any(|g| g.matches(name))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What the scope says about a call, before the mode and the session's violation count are applied.
+enum Ruling {
+    Allow,
+    /// A hard rule (denied tool, failed constraint, no policy in staging/prod): BLOCK in every mode.
+    Refuse(String),
+    /// Listed as needing approval.
+    StepUp(String),
+    /// Not approved: the mode decides.
+    OutOfScope(String),
+}
+
+impl FileScope {
+    /// Select `agent_id`'s entry (else `*`) and `session_intent`'s list; `extra_scope` adds exact names.
+    pub fn new(
+        file: &PolicyFile,
+        agent_id: &str,
+        session_intent: Option<&str>,
+        extra_scope: &[String],
+    ) -> FileScope {
+        let none = AgentPolicy::default();
+        let (entry, policy) = match file.agent(agent_id) {
+            Some((key, policy)) => (Some(key.to_owned()), policy),
+            None => {
+                tracing::warn!(agent_id, "the policy file has no entry for this agent (nor `*`): every tools/call is out of scope");
+                (None, &none)
+            }
+        };
+        tracing::debug!(agent_id, entry = ?entry, "policy file entry selected");
+        FileScope {
+            agent_id: agent_id.to_owned(),
+            entry,
+            approved: Globs::new(&policy.approved_tools),
+            intent: select_intent(policy, agent_id, session_intent),
+            step_up: Globs::new(&policy.step_up_tools),
+            denied: Globs::new(&policy.denied_tools),
+            extra: extra_scope
+                .iter()
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            constraints: policy
+                .arguments
+                .iter()
+                .flat_map(|(glob, list)| {
+                    list.iter()
+                        .map(|c| (WildMatch::new(glob.as_str()), c.clone()))
+                })
+                .collect(),
+        }
+    }
+
+    /// Approved without a step-up: `approved_tools` (narrowed by the intent) or an `--approved-scope` name.
+    fn is_approved(&self, name: &str) -> bool {
+        let by_file = self.approved.matches(name)
+            && self
+                .intent
+                .as_ref()
+                .is_none_or(|(_, list)| list.matches(name));
+        by_file || self.extra.contains(name)
+    }
+
+    fn rule(&self, call: &ToolCall) -> Ruling {
+        let name = &call.name;
+        if self.denied.matches(name) {
+            return Ruling::Refuse(format!(
+                "tool `{name}` is denied by the policy for agent `{}`",
+                self.agent_id
+            ));
+        }
+        if let Err(reason) = self.check_arguments(call) {
+            return Ruling::Refuse(format!("tool `{name}`: {reason}"));
+        }
+        if self.step_up.matches(name) {
+            return Ruling::StepUp(format!("tool `{name}` needs approval"));
+        }
+        if self.is_approved(name) {
+            return Ruling::Allow;
+        }
+        Ruling::OutOfScope(self.out_of_scope_reason(name))
+    }
+
+    fn out_of_scope_reason(&self, name: &str) -> String {
+        let scope = format!("tool `{name}` is outside the approved scope");
+        match (&self.entry, &self.intent) {
+            (None, _) => format!(
+                "{scope}: the policy file has no entry for agent `{}`",
+                self.agent_id
+            ),
+            (Some(_), Some((intent, _))) => format!("{scope} of intent `{intent}`"),
+            (Some(_), None) => scope,
+        }
+    }
+
+    /// Every constraint whose glob matches the tool must hold; the arguments are parsed only then.
+    fn check_arguments(&self, call: &ToolCall) -> Result<(), String> {
+        let mut matching = self
+            .constraints
+            .iter()
+            .filter(|(glob, _)| glob.matches(&call.name))
+            .map(|(_, constraint)| constraint)
+            .peekable();
+        if matching.peek().is_none() {
+            return Ok(());
+        }
+        let arguments = match &call.arguments {
+            None => Value::Null,
+            Some(raw) => serde_json::from_slice(raw).map_err(|_| {
+                "its arguments are not valid JSON, so its argument constraints cannot be checked"
+                    .to_owned()
+            })?,
+        };
+        matching.try_for_each(|constraint| check_constraint(constraint, &arguments))
+    }
+}
+
+/// The session intent's list when the entry names it; otherwise no intent (with a warning when the entry
+/// has intents, since the session then gets the entry's whole approved set).
+fn select_intent(
+    policy: &AgentPolicy,
+    agent_id: &str,
+    session_intent: Option<&str>,
+) -> Option<(String, Globs)> {
+    let intent = session_intent.map(str::trim).filter(|i| !i.is_empty())?;
+    match policy.intents.get(intent) {
+        Some(list) => Some((intent.to_owned(), Globs::new(list))),
+        None if policy.intents.is_empty() => {
+            tracing::debug!(agent_id, intent, "the policy entry has no intents");
+            None
+        }
+        None => {
+            let known: Vec<&String> = policy.intents.keys().collect();
+            tracing::warn!(agent_id, intent, ?known, "the session intent is not one of this agent's policy intents: treated as no intent");
+            None
+        }
+    }
+}
+
+/// Every value the (dotted) argument path can name must be a path (or list of paths) inside a folder.
+fn check_constraint(constraint: &Constraint, arguments: &Value) -> Result<(), String> {
+    let segments: Vec<&str> = constraint.argument.split('.').collect();
+    let mut values = Vec::new();
+    lookup(arguments, &segments, &mut values);
+    if values.is_empty() {
+        return Err(format!(
+            "argument `{}` is missing; it must be a path under {}",
+            constraint.argument,
+            folders(constraint)
+        ));
+    }
+    values
+        .into_iter()
+        .try_for_each(|v| check_value(constraint, v))
+}
+
+/// Collect every value `segments` can name: `a.b` is `{"a": {"b": …}}` and also `{"a.b": …}`, so a client
+/// cannot hide a value from the check behind the other spelling.
+fn lookup<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<&'a Value>) {
+    if segments.is_empty() {
+        out.push(value);
+        return;
+    }
+    let Some(object) = value.as_object() else {
+        return;
+    };
+    for take in 1..=segments.len() {
+        if let Some(next) = object.get(&segments[..take].join(".")) {
+            lookup(next, &segments[take..], out);
+        }
+    }
+}
+
+fn check_value(constraint: &Constraint, value: &Value) -> Result<(), String> {
+    match value {
+        Value::String(path) => check_path(constraint, path),
+        Value::Array(items) => items.iter().try_for_each(|item| match item {
+            Value::String(path) => check_path(constraint, path),
+            other => Err(not_a_path(constraint, other)),
+        }),
+        other => Err(not_a_path(constraint, other)),
+    }
+}
+
+fn check_path(constraint: &Constraint, path: &str) -> Result<(), String> {
+    if constraint.under.iter().any(|f| under::is_under(path, f)) {
+        return Ok(());
+    }
+    Err(format!(
+        "argument `{}` is {}, which is not under {}",
+        constraint.argument,
+        quote(path),
+        folders(constraint)
+    ))
+}
+
+fn not_a_path(constraint: &Constraint, value: &Value) -> String {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    format!(
+        "argument `{}` is {kind}, not a path; it must be a path under {}",
+        constraint.argument,
+        folders(constraint)
+    )
+}
+
+/// `` `/a` `` or `` one of `/a`, `/b` ``.
+fn folders(constraint: &Constraint) -> String {
+    let list: Vec<String> = constraint.under.iter().map(|f| format!("`{f}`")).collect();
+    match list.as_slice() {
+        [one] => one.clone(),
+        _ => format!("one of {}", list.join(", ")),
+    }
+}
+
+/// A value as a quoted string, cut after `MAX_QUOTED_ARGUMENT_BYTES` (on a character boundary).
+fn quote(value: &str) -> String {
+    if value.len() <= MAX_QUOTED_ARGUMENT_BYTES {
+        return format!("{value:?}");
+    }
+    let mut end = MAX_QUOTED_ARGUMENT_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}… ({} bytes)", &value[..end], value.len())
 }
 
 pub struct LocalPolicy {
@@ -35,24 +310,86 @@ impl LocalPolicy {
         }
     }
 
-    /// The decision the mode gives an out-of-scope call, counting it for progressive mode.
-    fn on_violation(&mut self, call: &ToolCall) -> Decision {
+    /// The policy file's entry for `agent_id` with the session intent, plus `--approved-scope` names.
+    pub fn from_file(
+        file: &PolicyFile,
+        agent_id: &str,
+        session_intent: Option<&str>,
+        mode: Mode,
+        extra_scope: &[String],
+    ) -> LocalPolicy {
+        let scope = FileScope::new(file, agent_id, session_intent, extra_scope);
+        LocalPolicy::new(Scope::File(Box::new(scope)), mode)
+    }
+
+    /// Does `tool_visible` hide anything? (When false the proxy need not rewrite tools/list results.)
+    pub fn filters_lists(&self) -> bool {
+        match &self.scope {
+            Scope::File(scope) => self.mode == Mode::Block || !scope.denied.is_empty(),
+            Scope::Unconfigured(_) | Scope::Tools(_) => false,
+        }
+    }
+
+    /// Should a tools/list result show `name`? Hidden: what can never succeed under a policy file, that is
+    /// denied tools (every mode) and, in block mode, tools neither approved nor step-up. Flag-only scopes
+    /// and no policy hide nothing.
+    pub fn tool_visible(&self, name: &str) -> bool {
+        match &self.scope {
+            Scope::File(scope) => {
+                !scope.denied.matches(name)
+                    && (self.mode != Mode::Block
+                        || scope.step_up.matches(name)
+                        || scope.is_approved(name))
+            }
+            Scope::Unconfigured(_) | Scope::Tools(_) => true,
+        }
+    }
+
+    fn rule(&self, call: &ToolCall) -> Ruling {
+        match &self.scope {
+            Scope::Unconfigured(Environment::Dev) => Ruling::Allow,
+            Scope::Unconfigured(env) => Ruling::Refuse(format!(
+                "no policy is configured and THOTH_ENV is {}: every tools/call is refused. Set --approved-scope, \
+                 a policy file, or an enforcer (THOTH_TENANT_ID); or THOTH_ENV=dev to try thoth unguarded",
+                env.as_str()
+            )),
+            Scope::Tools(tools) if tools.contains(&call.name) => Ruling::Allow,
+            Scope::Tools(_) => Ruling::OutOfScope(format!(
+                "tool `{}` is outside the approved scope",
+                call.name
+            )),
+            Scope::File(scope) => scope.rule(call),
+        }
+    }
+
+    /// A hard refusal; it counts as a violation (progressive mode escalates sooner after one).
+    fn refuse(&mut self, reason: String) -> Decision {
         self.violations += 1;
-        let reason = format!("tool `{}` is outside the approved scope", call.name);
+        Decision::Block(Refusal {
+            reason,
+            violation_id: new_id("v"),
+        })
+    }
+
+    /// A listed step-up tool: approval in every mode but observe, which forwards it. Not a violation.
+    fn step_up(&self, call: &ToolCall, reason: String) -> Decision {
+        if self.mode == Mode::Observe {
+            tracing::warn!(tool = %call.name, would = "STEP_UP", "observe mode: forwarding a call that needs approval");
+            return Decision::Allow;
+        }
+        hold(reason)
+    }
+
+    /// The decision the mode gives an out-of-scope call, counting it for progressive mode.
+    fn on_violation(&mut self, call: &ToolCall, reason: String) -> Decision {
+        self.violations += 1;
         let block = || {
             Decision::Block(Refusal {
                 reason: reason.clone(),
                 violation_id: new_id("v"),
             })
         };
-        let step_up = || {
-            Decision::StepUp(Hold {
-                reason: format!("{reason}; approval is required"),
-                hold_token: new_id("hold"),
-                approval_url: None,
-                timeout_seconds: 0,
-            })
-        };
+        let step_up = || hold(format!("{reason}; approval is required"));
         match self.mode {
             Mode::Observe => {
                 tracing::warn!(tool = %call.name, would = "BLOCK", "observe mode: forwarding an out-of-scope call");
@@ -70,89 +407,35 @@ impl LocalPolicy {
     }
 }
 
+fn hold(reason: String) -> Decision {
+    Decision::StepUp(Hold {
+        reason,
+        hold_token: new_id("hold"),
+        approval_url: None,
+        timeout_seconds: 0,
+    })
+}
+
 impl Decide for LocalPolicy {
+    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+        if !self.filters_lists() {
+            return None;
+        }
+        // A copy of the rules (not the session's violation count) answers for lists.
+        let view = LocalPolicy::new(self.scope.clone(), self.mode);
+        Some(Box::new(move |name| view.tool_visible(name)))
+    }
+
     fn decide(&mut self, call: &ToolCall) -> Verdict {
-        let decision = match &self.scope {
-            Scope::Unconfigured(Environment::Dev) => Decision::Allow,
-            Scope::Unconfigured(env) => Decision::Block(Refusal {
-                reason: format!(
-                    "no policy is configured and THOTH_ENV is {}: every tools/call is refused. Set --approved-scope, \
-                     a policy file, or an enforcer (THOTH_TENANT_ID); or THOTH_ENV=dev to try thoth unguarded",
-                    env.as_str()
-                ),
-                violation_id: new_id("v"),
-            }),
-            Scope::Tools(tools) if tools.contains(&call.name) => Decision::Allow,
-            Scope::Tools(_) => self.on_violation(call),
+        let decision = match self.rule(call) {
+            Ruling::Allow => Decision::Allow,
+            Ruling::Refuse(reason) => self.refuse(reason),
+            Ruling::StepUp(reason) => self.step_up(call, reason),
+            Ruling::OutOfScope(reason) => self.on_violation(call, reason),
         };
         Verdict::Ready(decision)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call(name: &str) -> ToolCall {
-        ToolCall {
-            proxy_id: 0,
-            name: name.to_owned(),
-            arguments: None,
-        }
-    }
-
-    fn decide(p: &mut LocalPolicy, name: &str) -> Decision {
-        match p.decide(&call(name)) {
-            Verdict::Ready(d) => d,
-            Verdict::Pending(_) => panic!("local decisions are immediate"),
-        }
-    }
-
-    fn scope(tools: &[&str]) -> Scope {
-        Scope::Tools(tools.iter().map(|t| t.to_string()).collect())
-    }
-
-    #[test]
-    fn block_mode_allows_scope_and_blocks_the_rest() {
-        let mut p = LocalPolicy::new(scope(&["echo"]), Mode::Block);
-        assert_eq!(decide(&mut p, "echo"), Decision::Allow);
-        assert!(matches!(decide(&mut p, "rm"), Decision::Block(r) if r.reason.contains("`rm`")));
-    }
-
-    #[test]
-    fn step_up_and_observe_modes() {
-        let mut p = LocalPolicy::new(scope(&["echo"]), Mode::StepUp);
-        assert!(
-            matches!(decide(&mut p, "rm"), Decision::StepUp(h) if h.hold_token.starts_with("hold-"))
-        );
-        let mut p = LocalPolicy::new(scope(&["echo"]), Mode::Observe);
-        assert_eq!(decide(&mut p, "rm"), Decision::Allow);
-    }
-
-    #[test]
-    fn progressive_warns_then_steps_up_then_blocks() {
-        let mut p = LocalPolicy::new(scope(&["echo"]), Mode::Progressive);
-        assert_eq!(decide(&mut p, "rm"), Decision::Allow);
-        assert_eq!(
-            decide(&mut p, "echo"),
-            Decision::Allow,
-            "in-scope calls do not count"
-        );
-        assert!(matches!(decide(&mut p, "rm"), Decision::StepUp(_)));
-        assert!(matches!(decide(&mut p, "rm"), Decision::StepUp(_)));
-        assert!(matches!(decide(&mut p, "rm"), Decision::Block(_)));
-        assert!(matches!(decide(&mut p, "other"), Decision::Block(_)));
-    }
-
-    #[test]
-    fn no_policy_allows_in_dev_and_refuses_in_prod_whatever_the_mode() {
-        let mut p = LocalPolicy::new(Scope::Unconfigured(Environment::Dev), Mode::Block);
-        assert_eq!(decide(&mut p, "anything"), Decision::Allow);
-        for env in [Environment::Staging, Environment::Prod] {
-            let mut p = LocalPolicy::new(Scope::Unconfigured(env), Mode::Observe);
-            assert!(
-                matches!(decide(&mut p, "x"), Decision::Block(r) if r.reason.contains("no policy is configured"))
-            );
-        }
-    }
-}
+mod tests;

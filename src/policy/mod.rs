@@ -1,17 +1,25 @@
 //! Decisions on governed calls (DESIGN.md §3): the `Decide` trait the proxy calls for every tools/call, the
-//! `Decision` it returns, and the enforcement modes. Sources: `local` (scope flags, soon the policy file);
-//! the remote enforcer implements the same trait.
+//! `Decision` it returns, the enforcement modes, and the policy's error type. Sources: `local` (scope flags
+//! and the policy file: `file`, with path constraints in `under`); the remote enforcer implements the same
+//! trait.
 
+pub mod file;
 pub mod local;
+pub mod select;
+pub mod under;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::value::RawValue;
 
-/// What to do with a call outside the approved scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+use crate::error::Hint;
+
+/// What to do with a call outside the approved scope. Spelled as in `--enforcement-mode` in a policy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Forward everything; log the decision that would have been made.
     Observe,
@@ -19,6 +27,7 @@ pub enum Mode {
     Block,
     /// Out-of-scope calls need approval (-32002).
     #[value(name = "step_up", alias = "step-up")]
+    #[serde(alias = "step-up")]
     StepUp,
     /// Per session: the first violation is allowed with a warning, the next ones need approval, then block.
     Progressive,
@@ -33,6 +42,88 @@ impl Mode {
             Mode::Progressive => "progressive",
         }
     }
+}
+
+/// A policy that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("could not read the policy file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the policy file {} is larger than {max_bytes} bytes", path.display())]
+    TooLarge { path: PathBuf, max_bytes: u64 },
+    /// Bad JSON, an unknown or duplicate key, or a value the format does not allow.
+    #[error("invalid policy file {origin}:{line}:{column}: {message}")]
+    Parse {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
+        const FORMAT: &str = "the format is in schemas/policy.schema.json, with an example in mdm/policy.example.json";
+        match self {
+            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Some("check the path given by --policy, THOTH_POLICY_FILE or the managed setting: a named policy file must exist".into())
+            }
+            Error::Read { .. } => Some(
+                "check that the file is readable by the user thoth runs as, and is UTF-8 text"
+                    .into(),
+            ),
+            Error::TooLarge { .. } => Some(format!("a policy file is a few kilobytes: {FORMAT}")),
+            Error::Parse {
+                origin,
+                line,
+                column,
+                message,
+            } => Some(match unknown_name_hint(message) {
+                Some(hint) => format!("{hint} ({FORMAT})"),
+                None => format!("fix {origin} at line {line}, column {column}; {FORMAT}"),
+            }),
+        }
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"), which already lists the
+/// valid names: the closest one, if any is close.
+fn unknown_name_hint(message: &str) -> Option<String> {
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    let mut names = message.split('`').skip(1).step_by(2);
+    let unknown = names.next()?;
+    let closest = names
+        .map(|valid| (edit_distance(unknown, valid), valid))
+        .min()
+        .filter(|(distance, valid)| *distance <= 2.max(valid.chars().count() / 3));
+    Some(match closest {
+        Some((_, valid)) => format!("did you mean `{valid}` instead of `{unknown}`?"),
+        None => {
+            format!("`{unknown}` is not allowed there: use one of the names listed, or remove it")
+        }
+    })
+}
+
+/// Levenshtein distance over characters (names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// A governed tools/call as the policy sees it.
@@ -91,6 +182,11 @@ pub enum Verdict {
 /// A source of decisions for one session.
 pub trait Decide: Send {
     fn decide(&mut self, call: &ToolCall) -> Verdict;
+
+    /// Which tools a tools/list result may show, when this policy hides some (None: lists pass untouched).
+    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+        None
+    }
 }
 
 /// A process-unique, readable id such as `v-1764-4242-3` (violation ids, local hold tokens). Not a secret.

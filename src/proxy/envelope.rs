@@ -129,6 +129,20 @@ impl Outbound {
         }
     }
 
+    /// `line` with several non-overlapping spans replaced (in any order).
+    pub fn spliced_many(line: &Bytes, mut edits: Vec<((usize, usize), Bytes)>) -> Outbound {
+        edits.sort_by_key(|((start, _), _)| *start);
+        let mut parts = Vec::with_capacity(edits.len() * 2 + 1);
+        let mut at = 0;
+        for ((start, end), with) in edits {
+            parts.push(line.slice(at..start));
+            parts.push(with);
+            at = end;
+        }
+        parts.push(line.slice(at..));
+        Outbound { parts }
+    }
+
     pub fn len(&self) -> usize {
         self.parts.iter().map(Bytes::len).sum::<usize>() + 1
     }

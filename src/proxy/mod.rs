@@ -9,15 +9,13 @@ pub mod router;
 pub mod session;
 pub mod upstream;
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::error::Hint;
-use crate::policy::local::{LocalPolicy, Scope};
-use crate::policy::Mode;
+use crate::policy::select::{self, PolicySource};
 use crate::settings::{Environment, Settings};
 use crate::{platform, Exit};
 
@@ -35,10 +33,8 @@ pub enum Error {
         program: String,
         source: std::io::Error,
     },
-    #[error(
-        "thoth is running as root (uid 0) or elevated, and THOTH_ENV={0} requires a normal user"
-    )]
-    Root(&'static str),
+    #[error("{}", .0.join("; "))]
+    RuntimeUser(Vec<String>),
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("I/O on the MCP pipes failed: {0}")]
@@ -50,52 +46,25 @@ impl Hint for Error {
         match self {
             Error::NoServerCommand => Some("usage: thoth run [flags] -- <server command...>".into()),
             Error::Spawn { .. } => Some("check the server command after `--` and that it is on PATH (Claude Desktop starts servers with a bare PATH: use an absolute path)".into()),
-            Error::Root(_) => Some("run thoth as the logged-in user (as Claude Desktop does), or set THOTH_REQUIRE_NON_ROOT=false, or THOTH_ENV=dev on a developer machine".into()),
+            Error::RuntimeUser(_) => Some("run thoth as the logged-in user (as Claude Desktop does), or set THOTH_REQUIRE_NON_ROOT=false (THOTH_ENV=dev relaxes it on a developer machine); `thoth doctor` shows every check".into()),
             Error::Runtime(_) | Error::Io(_) => None,
         }
     }
 }
 
-/// `thoth run` resolved: everything the session needs.
-struct RunPlan {
-    session: session::SessionConfig,
-    policy: LocalPolicy,
-    command: Vec<OsString>,
-    unguarded: bool,
-}
-
-fn plan(args: RunArgs, settings: &Settings) -> RunPlan {
-    let agent_id = args
-        .agent_id
-        .unwrap_or_else(|| default_agent_id(&args.server));
-    let mode = args.enforcement_mode.unwrap_or(Mode::Block);
-    let scope: HashSet<String> = args
-        .approved_scope
-        .into_iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let environment = settings.environment.value;
-    let (scope, unguarded) = if scope.is_empty() {
-        (
-            Scope::Unconfigured(environment),
-            environment == Environment::Dev,
-        )
-    } else {
-        (Scope::Tools(scope), false)
-    };
-    tracing::debug!(agent_id, mode = mode.as_str(), tenant_id = ?args.tenant_id, session_intent = ?args.session_intent, "thoth run");
-    RunPlan {
-        session: session::SessionConfig {
-            agent_id,
-            max_line_bytes: args.max_line_bytes.max(1),
-            max_pending: args.max_pending.max(1),
-            shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
-        },
-        policy: LocalPolicy::new(scope, mode),
-        command: args.server,
-        unguarded,
+/// `thoth run`'s own flags as settings keys: they take part in resolution (a managed value still wins).
+fn setting_flags(args: &RunArgs) -> Vec<(&'static str, String)> {
+    let mut flags = Vec::new();
+    if let Some(tenant) = &args.tenant_id {
+        flags.push(("THOTH_TENANT_ID", tenant.clone()));
     }
+    if let Some(mode) = args.enforcement_mode {
+        flags.push(("THOTH_ENFORCEMENT_MODE", mode.as_str().to_owned()));
+    }
+    if let Some(policy) = &args.policy {
+        flags.push(("THOTH_POLICY_FILE", policy.display().to_string()));
+    }
+    flags
 }
 
 /// The agent id when none is given: the server program's file name (`server-everything`, `python3`).
@@ -109,39 +78,91 @@ fn default_agent_id(server: &[OsString]) -> String {
 }
 
 /// Run `thoth run` to completion.
-pub fn run(args: RunArgs, settings: &Settings) -> Result<Exit, crate::Error> {
+pub fn run(
+    args: RunArgs,
+    settings: Result<Settings, crate::settings::Error>,
+) -> Result<Exit, crate::Error> {
     platform::tune_allocator();
+    // Everything that reads files happens here, before the event loop exists.
+    let prepared = prepare(&args, settings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let result = runtime.block_on(serve(args, settings));
+    let result = runtime.block_on(async {
+        match prepared {
+            Ok(prepared) => serve(prepared, &args).await,
+            Err(err) => refuse(err).await,
+        }
+    });
     // A blocking stdin read (non-pipe stdin) must not keep the process alive.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }
 
-async fn serve(args: RunArgs, settings: &Settings) -> Result<Exit, crate::Error> {
-    let plan = plan(args, settings);
-    if settings.require_non_root.value && platform::is_root() {
-        return refuse(Error::Root(settings.environment.value.as_str())).await;
+/// What `thoth run` decided before starting the server.
+struct Prepared {
+    agent_id: String,
+    selected: select::Selected,
+}
+
+fn prepare(
+    args: &RunArgs,
+    settings: Result<Settings, crate::settings::Error>,
+) -> Result<Prepared, crate::Error> {
+    let settings = settings.and_then(|s| s.with_flags(&setting_flags(args)))?;
+    let user = crate::runtime_user::check(&settings);
+    if !user.ok() {
+        return Err(Error::RuntimeUser(user.problems).into());
     }
+    if let Some(dir) = &settings.thoth_dir {
+        if let Err(err) = crate::home::bootstrap(dir) {
+            tracing::warn!(error = %err, "could not prepare ~/.thoth; going on without it");
+        }
+    }
+    let agent_id = args
+        .agent_id
+        .clone()
+        .unwrap_or_else(|| default_agent_id(&args.server));
+    let selected = select::select(
+        &settings,
+        &agent_id,
+        args.session_intent.as_deref(),
+        &args.approved_scope,
+    )?;
+    tracing::debug!(
+        agent_id,
+        mode = selected.mode.value.as_str(),
+        policy = ?selected.source,
+        session_intent = ?selected.session_intent.as_ref().map(|i| &i.value),
+        "thoth run"
+    );
+    Ok(Prepared { agent_id, selected })
+}
+
+async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error> {
     let scrub = crate::settings::secret_env_names();
-    let upstream = match upstream::spawn(&plan.command, &scrub) {
+    let upstream = match upstream::spawn(&args.server, &scrub) {
         Ok(upstream) => upstream,
-        Err(err) => return refuse(err).await,
+        Err(err) => return refuse(err.into()).await,
     };
-    if plan.unguarded {
+    if prepared.selected.source == PolicySource::Unconfigured(Environment::Dev) {
         tracing::warn!("THOTH_ENV=dev and no policy is configured: every tool is approved and nothing governs this session");
     }
-    Ok(session::run(plan.session, Box::new(plan.policy), upstream).await?)
+    let config = session::SessionConfig {
+        agent_id: prepared.agent_id,
+        max_line_bytes: args.max_line_bytes.max(1),
+        max_pending: args.max_pending.max(1),
+        shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+    };
+    Ok(session::run(config, Box::new(prepared.selected.policy), upstream).await?)
 }
 
 /// Report on stderr, answer the client's requests with the same reason, exit 1.
-async fn refuse(err: Error) -> Result<Exit, crate::Error> {
+async fn refuse(err: crate::Error) -> Result<Exit, crate::Error> {
     let hint = err.hint();
     let message = err.to_string();
-    crate::output::report(&crate::Error::from(err));
+    crate::output::report(&err);
     session::refuse(&message, hint.as_deref()).await;
     Ok(Exit::Failure)
 }

@@ -30,7 +30,12 @@ struct ClientRequest {
     original: Box<RawValue>,
     /// Set while a tools/call waits for its decision: the translated frame, not yet forwarded.
     held: Option<Held>,
+    /// A tools/list: its result is filtered when a policy hides tools.
+    lists_tools: bool,
 }
+
+/// Which tools a tools/list result may show (the policy's view); absent, lists pass untouched.
+pub type ListFilter = Box<dyn Fn(&str) -> bool + Send>;
 
 #[derive(Debug)]
 struct Held {
@@ -38,7 +43,6 @@ struct Held {
     tool: String,
 }
 
-#[derive(Debug)]
 pub struct Router {
     agent_id: String,
     max_pending: usize,
@@ -50,6 +54,7 @@ pub struct Router {
     /// Server requests by the proxy id the client sees -> the server's own id.
     server: HashMap<u64, Box<RawValue>>,
     server_ids: HashMap<Box<str>, u64>,
+    list_filter: Option<ListFilter>,
 }
 
 const CANCELLED: &str = "notifications/cancelled";
@@ -78,7 +83,14 @@ impl Router {
             client_ids: HashMap::new(),
             server: HashMap::new(),
             server_ids: HashMap::new(),
+            list_filter: None,
         }
+    }
+
+    /// Hide the tools `visible` rejects from tools/list results (a policy that restricts the session).
+    pub fn with_list_filter(mut self, visible: ListFilter) -> Router {
+        self.list_filter = Some(visible);
+        self
     }
 
     /// Client requests still waiting for an answer.
@@ -241,6 +253,7 @@ impl Router {
             ClientRequest {
                 original: id.to_owned(),
                 held,
+                lists_tools: method == "tools/list",
             },
         );
     }
@@ -398,13 +411,19 @@ impl Router {
             return;
         };
         self.forget_client_id(&request.original, proxy);
-        if let Some(span) = span_of(line, id) {
-            out.push(Route::ToClient(Outbound::spliced(
-                line,
-                span,
-                Bytes::copy_from_slice(request.original.get().as_bytes()),
-            )));
+        let Some(span) = span_of(line, id) else {
+            return;
+        };
+        let mut edits = vec![(
+            span,
+            Bytes::copy_from_slice(request.original.get().as_bytes()),
+        )];
+        if let (true, Some(visible), Some(result)) =
+            (request.lists_tools, &self.list_filter, env.result)
+        {
+            edits.extend(filter_tools(line, result, visible.as_ref()));
         }
+        out.push(Route::ToClient(Outbound::spliced_many(line, edits)));
     }
 
     fn server_request(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
@@ -603,6 +622,47 @@ fn cancel_target<'a>(env: &Envelope<'a>) -> Option<&'a RawValue> {
     let params = env.params?;
     let parsed: CancelParams<'a> = serde_json::from_str(params.get()).ok()?;
     parsed.request_id
+}
+
+/// A tools/list `result.tools` with the hidden tools cut out, as a splice of `line`; None when nothing is
+/// hidden. Each kept tool is copied byte for byte; a tool without a readable name is hidden (fail closed).
+fn filter_tools(
+    line: &Bytes,
+    result: &RawValue,
+    visible: &(dyn Fn(&str) -> bool + Send),
+) -> Option<((usize, usize), Bytes)> {
+    #[derive(Deserialize)]
+    struct ListResult<'a> {
+        #[serde(borrow)]
+        tools: Option<&'a RawValue>,
+    }
+    #[derive(Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        name: Option<std::borrow::Cow<'a, str>>,
+    }
+    let tools = serde_json::from_str::<ListResult>(result.get())
+        .ok()?
+        .tools?;
+    let all: Vec<&RawValue> = serde_json::from_str(tools.get()).ok()?;
+    let keep = |tool: &&RawValue| {
+        serde_json::from_str::<Named>(tool.get())
+            .ok()
+            .and_then(|t| t.name)
+            .is_some_and(|name| visible(&name))
+    };
+    let kept: Vec<&str> = all.iter().filter(|t| keep(t)).map(|t| t.get()).collect();
+    if kept.len() == all.len() {
+        return None;
+    }
+    tracing::debug!(
+        hidden = all.len() - kept.len(),
+        "hid tools the policy does not allow from tools/list"
+    );
+    Some((
+        span_of(line, tools)?,
+        Bytes::from(format!("[{}]", kept.join(","))),
+    ))
 }
 
 /// The elements of a batch line as slices of it (no copy), or None if it is not valid JSON.

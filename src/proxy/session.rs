@@ -77,6 +77,9 @@ pub async fn run(
     let mut decisions: JoinSet<(u64, Decision)> = JoinSet::new();
     let mut waiting: HashMap<tokio::task::Id, u64> = HashMap::new();
     let mut router = Router::new(cfg.agent_id.clone(), cfg.max_pending);
+    if let Some(visible) = policy.list_filter() {
+        router = router.with_list_filter(visible);
+    }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
     let mut routes: Vec<Route> = Vec::with_capacity(8);
 

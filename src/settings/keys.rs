@@ -1,28 +1,75 @@
-//! Every setting thoth reads, declared once: its environment variable, whether it is a secret, and what it
-//! does. `doctor`, the docs, the upstream environment scrub and tests iterate this table (STYLE.md §3).
+//! Every setting thoth reads, declared once: its name (the environment variable, and the same key in the
+//! MDM plist, registry and managed.json), the flag that sets it, its kind, whether MDM can lock it, whether it
+//! is a secret, its default and what it does. `doctor`, the upstream environment scrub and tests iterate this
+//! table (STYLE.md §3, DESIGN.md §4).
+
+/// How a value is checked (and parsed) during resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Bool,
+    /// A whole number of seconds (or a count).
+    Seconds,
+    Uid,
+    /// https, or http on loopback only.
+    Url,
+    Email,
+    /// tenant, agent, fleet, endpoint ids: letters, digits, `.`, `_`, `-`.
+    Id,
+    Domain,
+    Environment,
+    Mode,
+    FailureDecision,
+    /// `sha256:<hex>` or 64 hex characters, comma separated.
+    Pins,
+    Path,
+    /// A credential: never printed, never logged.
+    Secret,
+}
 
 /// One setting.
 #[derive(Debug)]
 pub struct KeyDef {
-    /// The environment variable.
-    pub env: &'static str,
-    /// A credential: printed as `***`, never logged, removed from the upstream server's environment.
-    pub secret: bool,
+    /// The environment variable, and the key name in every managed format.
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The command-line flag that sets it, if any.
+    pub flag: Option<&'static str>,
+    /// A managed (MDM) value wins over env and flags: the user cannot override it.
+    pub lockable: bool,
+    pub default: Option<&'static str>,
     pub doc: &'static str,
 }
 
-const fn key(env: &'static str, doc: &'static str) -> KeyDef {
+impl KeyDef {
+    pub fn is_secret(&self) -> bool {
+        self.kind == Kind::Secret
+    }
+}
+
+const fn key(
+    name: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> KeyDef {
     KeyDef {
-        env,
-        secret: false,
+        name,
+        kind,
+        flag: None,
+        lockable: true,
+        default,
         doc,
     }
 }
 
-const fn secret(env: &'static str, doc: &'static str) -> KeyDef {
+const fn flag(name: &'static str, kind: Kind, flag: &'static str, doc: &'static str) -> KeyDef {
     KeyDef {
-        env,
-        secret: true,
+        name,
+        kind,
+        flag: Some(flag),
+        lockable: true,
+        default: None,
         doc,
     }
 }
@@ -30,102 +77,225 @@ const fn secret(env: &'static str, doc: &'static str) -> KeyDef {
 pub const KEYS: &[KeyDef] = &[
     key(
         "THOTH_ENV",
-        "dev | staging | prod (default prod): how strict thoth is with no policy, root, fallbacks",
+        Kind::Environment,
+        Some("prod"),
+        "dev | staging | prod: how strict thoth is with no policy, root, fallbacks",
     ),
-    key(
-        "THOTH_LOG",
-        "log level or tracing filter (default info); --log-level wins",
-    ),
+    KeyDef {
+        name: "THOTH_LOG",
+        kind: Kind::Text,
+        flag: Some("--log-level"),
+        lockable: false,
+        default: Some("info"),
+        doc: "log level or tracing filter",
+    },
     key(
         "THOTH_REQUIRE_NON_ROOT",
-        "refuse to run as root / elevated (default true in staging and prod)",
+        Kind::Bool,
+        None,
+        "refuse to run as root / elevated (default: true in staging and prod, false in dev)",
     ),
-    secret("THOTH_API_KEY", "API key for the enforcer (x-api-key)"),
-    secret("THOTH_API_KEY_FILE", "file holding the API key"),
-    secret(
-        "THOTH_RUNTIME_BEARER_TOKEN",
-        "runtime bearer token for the enforcer",
+    key(
+        "THOTH_EXPECTED_PROXY_USER",
+        Kind::Text,
+        None,
+        "the only user name thoth may run as",
     ),
-    secret("THOTH_AUTH_TOKEN", "SSO token for the enforcer"),
-    secret("THOTH_AUTH_TOKEN_FILE", "file holding the SSO token"),
-    key("THOTH_TENANT_ID", "tenant id"),
+    key(
+        "THOTH_EXPECTED_PROXY_UID",
+        Kind::Uid,
+        None,
+        "the only uid thoth may run as",
+    ),
+    flag(
+        "THOTH_ENFORCEMENT_MODE",
+        Kind::Mode,
+        "--enforcement-mode",
+        "observe | block | step_up | progressive (default block)",
+    ),
+    flag(
+        "THOTH_POLICY_FILE",
+        Kind::Path,
+        "--policy",
+        "the local policy file (default ~/.thoth/policy.json when it exists)",
+    ),
+    flag("THOTH_TENANT_ID", Kind::Id, "--tenant-id", "tenant id"),
     key(
         "THOTH_APEX_DOMAIN",
+        Kind::Domain,
+        None,
         "apex domain the tenant URLs derive from",
     ),
     key(
         "THOTH_ENFORCER_URL",
-        "enforcer base URL (overrides the derived one)",
+        Kind::Url,
+        None,
+        "enforcer base URL (default https://enforce.<tenant>.<apex>)",
     ),
     key(
         "THOTH_GOVAPI_URL",
-        "GovAPI base URL (overrides the derived one)",
+        Kind::Url,
+        None,
+        "GovAPI base URL (default https://grid.<tenant>.<apex>)",
     ),
-    secret("THOTH_GOVAPI_BEARER_TOKEN", "bearer token for GovAPI"),
-    secret("THOTH_GOVAPI_API_KEY", "API key for GovAPI"),
-    key("THOTH_USER_ID", "the user's email"),
-    key("THOTH_FLEET_ID", "fleet id"),
+    key("THOTH_USER_ID", Kind::Email, None, "the user's email"),
+    key("THOTH_FLEET_ID", Kind::Id, None, "fleet id"),
     key(
         "THOTH_ENDPOINT_ID",
+        Kind::Id,
+        None,
         "endpoint id (overrides managed and OS ids)",
     ),
     key(
         "THOTH_ENROLLMENT_SOURCE",
+        Kind::Text,
+        None,
         "how this endpoint was enrolled (jamf, intune, manual)",
     ),
     key(
         "THOTH_HEARTBEAT_INTERVAL_SECONDS",
-        "GovAPI heartbeat interval",
+        Kind::Seconds,
+        None,
+        "GovAPI heartbeat interval (default 60)",
     ),
     key(
         "THOTH_ENDPOINT_CHECKIN_INTERVAL_SEC",
+        Kind::Seconds,
+        None,
         "GovAPI heartbeat interval (older spelling)",
     ),
     key(
         "THOTH_TLS_VERIFY",
-        "verify TLS certificates (refused false in staging and prod)",
+        Kind::Bool,
+        Some("true"),
+        "verify TLS certificates (false is refused in staging and prod)",
     ),
-    key("THOTH_TLS_CA_BUNDLE", "PEM bundle of extra trusted CAs"),
+    key(
+        "THOTH_TLS_CA_BUNDLE",
+        Kind::Path,
+        None,
+        "PEM bundle of extra trusted CAs",
+    ),
     key(
         "THOTH_TLS_PINNED_CERT_SHA256",
-        "SHA-256 pins of the server leaf certificate",
+        Kind::Pins,
+        None,
+        "SHA-256 pins of the server leaf certificate, comma separated",
     ),
     key(
         "THOTH_TLS_PIN_CACHE_SECONDS",
+        Kind::Seconds,
+        Some("300"),
         "how long a verified pin is trusted",
     ),
     key(
         "THOTH_TLS_REQUIRE_AWS_BACKED_CERTS",
+        Kind::Bool,
+        Some("false"),
         "require AWS ACM / Private CA backed certificates",
     ),
-    key("THOTH_TLS_AWS_ACM_CERT_ARN", "expected ACM certificate ARN"),
+    key(
+        "THOTH_TLS_AWS_ACM_CERT_ARN",
+        Kind::Text,
+        None,
+        "expected ACM certificate ARN",
+    ),
     key(
         "THOTH_TLS_AWS_PRIVATE_CA_ARN",
+        Kind::Text,
+        None,
         "expected AWS Private CA ARN",
     ),
     key(
-        "THOTH_EXPECTED_PROXY_USER",
-        "the only user thoth may run as",
-    ),
-    key("THOTH_EXPECTED_PROXY_UID", "the only uid thoth may run as"),
-    key(
         "THOTH_ENFORCER_FAILURE_DECISION",
+        Kind::FailureDecision,
+        Some("block"),
         "block | step_up | allow when the enforcer is unreachable",
     ),
     key(
         "THOTH_ENFORCER_ALLOW_FALLBACK_OVERRIDE",
+        Kind::Bool,
+        Some("false"),
         "honour an allow fallback in staging and prod",
     ),
-    key("THOTH_INTUNE_DEVICE_ID", "Intune device id"),
-    key("INTUNE_DEVICE_ID", "Intune device id (as Intune sets it)"),
-    key("THOTH_JAMF_COMPUTER_ID", "Jamf computer id"),
-    key("JAMF_COMPUTER_ID", "Jamf computer id (as Jamf sets it)"),
+    key(
+        "THOTH_INTUNE_DEVICE_ID",
+        Kind::Text,
+        None,
+        "Intune device id",
+    ),
+    key(
+        "INTUNE_DEVICE_ID",
+        Kind::Text,
+        None,
+        "Intune device id (as Intune sets it)",
+    ),
+    key(
+        "THOTH_JAMF_COMPUTER_ID",
+        Kind::Text,
+        None,
+        "Jamf computer id",
+    ),
+    key(
+        "JAMF_COMPUTER_ID",
+        Kind::Text,
+        None,
+        "Jamf computer id (as Jamf sets it)",
+    ),
+    key(
+        "THOTH_API_KEY",
+        Kind::Secret,
+        None,
+        "API key for the enforcer (x-api-key); default ~/.thoth/proxy_api_key.json",
+    ),
+    key(
+        "THOTH_API_KEY_FILE",
+        Kind::Path,
+        None,
+        "file holding the API key (raw, or JSON with api_key)",
+    ),
+    key(
+        "THOTH_RUNTIME_BEARER_TOKEN",
+        Kind::Secret,
+        None,
+        "runtime bearer token for the enforcer",
+    ),
+    key(
+        "THOTH_AUTH_TOKEN",
+        Kind::Secret,
+        None,
+        "SSO token for the enforcer",
+    ),
+    key(
+        "THOTH_AUTH_TOKEN_FILE",
+        Kind::Path,
+        None,
+        "file holding the SSO token (raw JWT, or a JSON session file)",
+    ),
+    key(
+        "THOTH_GOVAPI_BEARER_TOKEN",
+        Kind::Secret,
+        None,
+        "bearer token for GovAPI",
+    ),
+    key(
+        "THOTH_GOVAPI_API_KEY",
+        Kind::Secret,
+        None,
+        "API key for GovAPI",
+    ),
 ];
 
-/// Is this environment variable a credential that must not reach the upstream server? The declared secrets,
-/// plus any THOTH_* name that looks like one (so a future secret is scrubbed before it is declared).
+/// The definition of a key by name.
+pub fn get(name: &str) -> Option<&'static KeyDef> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Is this environment variable a credential that must not reach the upstream server? The declared secrets
+/// and credential files, plus any THOTH_* name that looks like one (so a future secret is scrubbed before it
+/// is declared).
 pub fn is_secret_env(name: &str) -> bool {
-    if KEYS.iter().any(|k| k.secret && k.env == name) {
+    if get(name).is_some_and(KeyDef::is_secret) {
         return true;
     }
     name.starts_with("THOTH_")
@@ -156,11 +326,50 @@ mod tests {
     }
 
     #[test]
-    fn every_key_is_declared_once() {
-        let mut names: Vec<_> = KEYS.iter().map(|k| k.env).collect();
+    fn every_key_is_declared_once_and_every_design_variable_is_declared() {
+        let mut names: Vec<_> = KEYS.iter().map(|k| k.name).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
+        // DESIGN.md section 4's list.
+        for name in [
+            "THOTH_API_KEY",
+            "THOTH_API_KEY_FILE",
+            "THOTH_RUNTIME_BEARER_TOKEN",
+            "THOTH_AUTH_TOKEN",
+            "THOTH_AUTH_TOKEN_FILE",
+            "THOTH_TENANT_ID",
+            "THOTH_APEX_DOMAIN",
+            "THOTH_ENFORCER_URL",
+            "THOTH_GOVAPI_URL",
+            "THOTH_GOVAPI_BEARER_TOKEN",
+            "THOTH_GOVAPI_API_KEY",
+            "THOTH_USER_ID",
+            "THOTH_FLEET_ID",
+            "THOTH_ENDPOINT_ID",
+            "THOTH_ENROLLMENT_SOURCE",
+            "THOTH_ENV",
+            "THOTH_HEARTBEAT_INTERVAL_SECONDS",
+            "THOTH_ENDPOINT_CHECKIN_INTERVAL_SEC",
+            "THOTH_TLS_VERIFY",
+            "THOTH_TLS_CA_BUNDLE",
+            "THOTH_TLS_PINNED_CERT_SHA256",
+            "THOTH_TLS_PIN_CACHE_SECONDS",
+            "THOTH_TLS_REQUIRE_AWS_BACKED_CERTS",
+            "THOTH_TLS_AWS_ACM_CERT_ARN",
+            "THOTH_TLS_AWS_PRIVATE_CA_ARN",
+            "THOTH_REQUIRE_NON_ROOT",
+            "THOTH_EXPECTED_PROXY_USER",
+            "THOTH_EXPECTED_PROXY_UID",
+            "THOTH_ENFORCER_FAILURE_DECISION",
+            "THOTH_ENFORCER_ALLOW_FALLBACK_OVERRIDE",
+            "THOTH_INTUNE_DEVICE_ID",
+            "INTUNE_DEVICE_ID",
+            "THOTH_JAMF_COMPUTER_ID",
+            "JAMF_COMPUTER_ID",
+        ] {
+            assert!(get(name).is_some(), "{name} is not declared");
+        }
     }
 }

@@ -1,26 +1,62 @@
-//! One resolved `Settings` from defaults < environment < flags; every value remembers its source
-//! (DESIGN.md §4). Only this module reads `std::env`. Profile files and MDM-managed layers come next (issue 3).
+//! One resolved `Settings`: defaults < `~/.thoth` profile < environment < flags, then MDM-managed values on
+//! top for every lockable key (a user cannot override them). Every value remembers its source (DESIGN.md §4).
+//! Only this module reads `std::env`. `inputs` gathers the raw layers, `resolve` merges and validates them.
 
+pub mod credentials;
+pub mod inputs;
 pub mod keys;
+pub mod managed;
+pub mod managed_source;
+pub mod resolve;
+pub mod validate;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
+
+pub use credentials::{Credential, Secret};
+pub use inputs::Inputs;
 
 use crate::cli::GlobalArgs;
+use crate::policy::Mode;
 
 /// Where a value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Default,
+    /// Computed from other settings (a URL from tenant + apex domain).
+    Derived(&'static str),
+    /// A file under `~/.thoth` (its path).
+    Profile(String),
     Env(&'static str),
     Flag(&'static str),
+    /// MDM-managed: the plist, registry value or managed.json it came from.
+    Managed(String),
+}
+
+impl Source {
+    /// The kind of source, as `doctor --json` reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::Derived(_) => "derived",
+            Source::Profile(_) => "profile",
+            Source::Env(_) => "env",
+            Source::Flag(_) => "flag",
+            Source::Managed(_) => "managed",
+        }
+    }
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Default => f.write_str("default"),
+            Source::Derived(from) => write!(f, "derived from {from}"),
+            Source::Profile(path) => write!(f, "profile {path}"),
             Source::Env(name) => write!(f, "env {name}"),
             Source::Flag(name) => write!(f, "flag {name}"),
+            Source::Managed(origin) => write!(f, "managed {origin}"),
         }
     }
 }
@@ -30,6 +66,19 @@ impl fmt::Display for Source {
 pub struct Sourced<T> {
     pub value: T,
     pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: Source) -> Sourced<T> {
+        Sourced { value, source }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
+        Sourced {
+            value: f(self.value),
+            source: self.source,
+        }
+    }
 }
 
 /// How strict thoth is where nothing else says (DESIGN.md §4).
@@ -50,106 +99,126 @@ impl Environment {
     }
 }
 
+/// What a tools/call gets while the enforcer cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureDecision {
+    Block,
+    StepUp,
+    Allow,
+}
+
 /// Everything a command needs to know, resolved once.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The layers this was resolved from (a command adds its flags and resolves again).
+    pub inputs: Inputs,
+    /// Every key that has a value, as resolved text with its source (secrets as `***`: their values live
+    /// only in the credentials).
+    pub values: BTreeMap<&'static str, Sourced<String>>,
     pub environment: Sourced<Environment>,
     pub log_filter: Sourced<String>,
     pub require_non_root: Sourced<bool>,
+    pub expected_user: Option<Sourced<String>>,
+    pub expected_uid: Option<Sourced<u32>>,
+    pub enforcement_mode: Sourced<Mode>,
+    pub policy_file: Option<Sourced<PathBuf>>,
+    pub tenant_id: Option<Sourced<String>>,
+    pub enforcer_url: Option<Sourced<String>>,
+    pub govapi_url: Option<Sourced<String>>,
+    pub control_plane_url: Option<Sourced<String>>,
+    pub heartbeat_interval_seconds: Sourced<u64>,
+    pub tls_verify: Sourced<bool>,
+    pub tls_pins: Vec<String>,
+    pub failure_decision: Sourced<FailureDecision>,
+    pub allow_fallback_override: Sourced<bool>,
+    /// The enforcer's credential, from the chain in `credentials`.
+    pub enforcer_credential: Option<Sourced<Credential>>,
+    /// GovAPI's credential: its own variables, else the enforcer's.
+    pub govapi_credential: Option<Sourced<Credential>>,
+    /// `~/.thoth`, when a home folder is known.
+    pub thoth_dir: Option<PathBuf>,
+    /// Keys in managed settings that thoth does not know (reported by doctor, otherwise ignored).
+    pub unknown_managed_keys: Vec<String>,
+}
+
+impl Settings {
+    /// The resolved value of a key, as text.
+    pub fn get(&self, name: &str) -> Option<&Sourced<String>> {
+        self.values.get(name)
+    }
+
+    /// A key's value fit to print (secrets are already masked).
+    pub fn display(&self, name: &str) -> Option<String> {
+        self.values.get(name).map(|v| v.value.clone())
+    }
+
+    /// These settings with command-line flags added (`(key name, value)`), resolved again.
+    pub fn with_flags(&self, flags: &[(&'static str, String)]) -> Result<Settings, Error> {
+        let mut inputs = self.inputs.clone();
+        for (name, value) in flags {
+            inputs.flags.insert(name, value.clone());
+        }
+        resolve::resolve(inputs)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{name}={value:?} is not valid: expected {expected}")]
+    #[error("{name} = {value:?} ({origin}) is not valid: expected {expected}")]
     Invalid {
         name: &'static str,
         value: String,
-        expected: &'static str,
+        origin: Source,
+        expected: String,
     },
+    #[error("{name} ({origin}) is refused when THOTH_ENV is {environment}: {why}")]
+    Refused {
+        name: &'static str,
+        origin: Source,
+        environment: &'static str,
+        why: &'static str,
+    },
+    #[error("cannot read {path} (named by {name}): {error}")]
+    File {
+        name: &'static str,
+        path: String,
+        error: String,
+    },
+    #[error("{path} is not valid: {error}")]
+    Profile { path: String, error: String },
 }
 
 impl crate::error::Hint for Error {
     fn hint(&self) -> Option<String> {
-        match self {
-            Error::Invalid { name, .. } => Some(format!("fix or unset {name}")),
-        }
+        Some(match self {
+            Error::Invalid {
+                name,
+                origin: Source::Managed(file),
+                ..
+            }
+            | Error::Refused {
+                name,
+                origin: Source::Managed(file),
+                ..
+            } => {
+                format!("{name} is set by your administrator in {file}; ask them to fix it")
+            }
+            Error::Invalid { name, origin, .. } | Error::Refused { name, origin, .. } => {
+                format!("fix or remove {name} (it comes from {origin})")
+            }
+            Error::File { name, .. } => format!("point {name} at a readable file, or unset it"),
+            Error::Profile { path, .. } => format!("fix {path} (or move it aside)"),
+        })
     }
 }
 
-/// Resolve settings from the process environment and the global flags.
+/// Resolve settings from this process: its environment, `~/.thoth`, managed settings and the global flags.
 pub fn resolve(global: &GlobalArgs) -> Result<Settings, Error> {
-    resolve_from(global, |name| std::env::var(name).ok())
-}
-
-/// Resolve with an injectable environment (tests).
-pub fn resolve_from(
-    global: &GlobalArgs,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Settings, Error> {
-    let environment = match env("THOTH_ENV") {
-        None => Sourced {
-            value: Environment::Prod,
-            source: Source::Default,
-        },
-        Some(v) => Sourced {
-            value: parse_environment(&v)?,
-            source: Source::Env("THOTH_ENV"),
-        },
-    };
-    let log_filter = match (&global.log_level, env("THOTH_LOG")) {
-        (Some(flag), _) => Sourced {
-            value: flag.clone(),
-            source: Source::Flag("--log-level"),
-        },
-        (None, Some(v)) if !v.trim().is_empty() => Sourced {
-            value: v,
-            source: Source::Env("THOTH_LOG"),
-        },
-        _ => Sourced {
-            value: "info".to_owned(),
-            source: Source::Default,
-        },
-    };
-    let require_non_root = match env("THOTH_REQUIRE_NON_ROOT") {
-        Some(v) => Sourced {
-            value: parse_bool("THOTH_REQUIRE_NON_ROOT", &v)?,
-            source: Source::Env("THOTH_REQUIRE_NON_ROOT"),
-        },
-        None => Sourced {
-            value: environment.value != Environment::Dev,
-            source: Source::Default,
-        },
-    };
-    Ok(Settings {
-        environment,
-        log_filter,
-        require_non_root,
-    })
-}
-
-fn parse_environment(v: &str) -> Result<Environment, Error> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "dev" | "development" => Ok(Environment::Dev),
-        "staging" => Ok(Environment::Staging),
-        "prod" | "production" => Ok(Environment::Prod),
-        _ => Err(Error::Invalid {
-            name: "THOTH_ENV",
-            value: v.to_owned(),
-            expected: "dev, staging or prod",
-        }),
+    let mut inputs = Inputs::from_process()?;
+    if let Some(level) = &global.log_level {
+        inputs.flags.insert("THOTH_LOG", level.clone());
     }
-}
-
-pub(crate) fn parse_bool(name: &'static str, v: &str) -> Result<bool, Error> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::Invalid {
-            name,
-            value: v.to_owned(),
-            expected: "true or false",
-        }),
-    }
+    resolve::resolve(inputs)
 }
 
 /// The names of the credentials in this process's environment that the upstream server must not inherit.
@@ -161,62 +230,4 @@ pub fn secret_env_names() -> Vec<std::ffi::OsString> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn globals() -> GlobalArgs {
-        GlobalArgs {
-            log_level: None,
-            log_file: None,
-        }
-    }
-
-    #[test]
-    fn defaults_are_prod_and_non_root() {
-        let s = resolve_from(&globals(), |_| None).unwrap();
-        assert_eq!(
-            s.environment,
-            Sourced {
-                value: Environment::Prod,
-                source: Source::Default
-            }
-        );
-        assert!(s.require_non_root.value);
-        assert_eq!(s.log_filter.value, "info");
-    }
-
-    #[test]
-    fn dev_relaxes_root_and_env_overrides_default() {
-        let s = resolve_from(&globals(), |n| (n == "THOTH_ENV").then(|| "dev".to_owned())).unwrap();
-        assert_eq!(s.environment.source, Source::Env("THOTH_ENV"));
-        assert!(!s.require_non_root.value);
-    }
-
-    #[test]
-    fn flag_beats_env_for_log_level() {
-        let g = GlobalArgs {
-            log_level: Some("trace".into()),
-            log_file: None,
-        };
-        let s = resolve_from(&g, |n| (n == "THOTH_LOG").then(|| "warn".to_owned())).unwrap();
-        assert_eq!(
-            s.log_filter,
-            Sourced {
-                value: "trace".into(),
-                source: Source::Flag("--log-level")
-            }
-        );
-    }
-
-    #[test]
-    fn bad_values_name_the_variable() {
-        let err =
-            resolve_from(&globals(), |n| (n == "THOTH_ENV").then(|| "qa".to_owned())).unwrap_err();
-        assert!(err.to_string().contains("THOTH_ENV"), "{err}");
-        let err = resolve_from(&globals(), |n| {
-            (n == "THOTH_REQUIRE_NON_ROOT").then(|| "maybe".to_owned())
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("THOTH_REQUIRE_NON_ROOT"), "{err}");
-    }
-}
+mod tests;

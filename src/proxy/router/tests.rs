@@ -522,3 +522,55 @@ fn reused_client_ids_still_map_back_correctly() {
         1
     );
 }
+
+#[test]
+fn tools_lists_are_filtered_byte_for_byte_when_a_policy_hides_tools() {
+    let mut r = Router::new("a", 16).with_list_filter(Box::new(|name| name.starts_with("read")));
+    one_to_server(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"l","method":"tools/list"}"#,
+    ));
+    let back = one_to_client(server(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":0,"result":{"tools":[{"name":"read_file","inputSchema":{"b":1,"a":2}}, {"name":"write_file"},{"nameless":1},{"name":"read_dir"}],"nextCursor":"c"}}"#,
+    ));
+    assert_eq!(
+        back,
+        r#"{"jsonrpc":"2.0","id":"l","result":{"tools":[{"name":"read_file","inputSchema":{"b":1,"a":2}},{"name":"read_dir"}],"nextCursor":"c"}}"#
+    );
+    // Other results, and lists with nothing to hide, pass untouched.
+    one_to_server(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"p","method":"prompts/list"}"#,
+    ));
+    let prompts = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"write_file"}]}}"#;
+    assert_eq!(
+        json(&one_to_client(server(&mut r, prompts)))["result"]["tools"][0]["name"],
+        "write_file"
+    );
+    one_to_server(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"m","method":"tools/list"}"#,
+    ));
+    assert_eq!(
+        one_to_client(server(
+            &mut r,
+            r#"{"jsonrpc":"2.0","id":2,"result":{"tools":[ {"name":"read_x"} ]}}"#
+        )),
+        r#"{"jsonrpc":"2.0","id":"m","result":{"tools":[ {"name":"read_x"} ]}}"#
+    );
+}
+
+#[test]
+fn without_a_filter_tools_lists_pass_untouched() {
+    let mut r = Router::new("a", 16);
+    one_to_server(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    ));
+    let list = r#"{"jsonrpc":"2.0","id":0,"result":{"tools":[{"name":"anything"}]}}"#;
+    assert_eq!(
+        one_to_client(server(&mut r, list)),
+        r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"anything"}]}}"#
+    );
+}

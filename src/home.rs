@@ -1,0 +1,193 @@
+//! `~/.thoth` on disk (layout: `platform::paths`): the first-run bootstrap (folder 0700, `intent_map.json`,
+//! `proxy_api_key.json` 0600, looser permissions tightened with a warning) and private atomic writes (temp
+//! file in the same folder, fsync, rename). DESIGN.md §6.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot prepare {path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("no home folder is known, so ~/.thoth cannot be used")]
+    NoHome,
+}
+
+impl crate::error::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Io { path, .. } => Some(format!(
+                "check that {} is writable by the user thoth runs as",
+                path.display()
+            )),
+            Error::NoHome => Some("set HOME (USERPROFILE on Windows)".into()),
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |error| Error::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// Create what is missing in `~/.thoth` and tighten what is too open. Returns the warnings it logged.
+pub fn bootstrap(dir: &Path) -> Result<Vec<String>, Error> {
+    let mut warnings = Vec::new();
+    if dir.is_dir() {
+        tighten(dir, &mut warnings)?;
+    } else {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        crate::platform::make_private(dir).map_err(io(dir))?;
+    }
+    create_if_missing(&dir.join("intent_map.json"), b"{}\n", false)?;
+    create_if_missing(
+        &dir.join("proxy_api_key.json"),
+        b"{\"api_key\": null, \"key_id\": null}\n",
+        true,
+    )?;
+    tighten(&dir.join("proxy_api_key.json"), &mut warnings)?;
+    let sessions = dir.join("sessions");
+    if sessions.is_dir() {
+        tighten(&sessions, &mut warnings)?;
+        for entry in std::fs::read_dir(&sessions)
+            .map_err(io(&sessions))?
+            .flatten()
+        {
+            tighten(&entry.path(), &mut warnings)?;
+        }
+    }
+    Ok(warnings)
+}
+
+fn tighten(path: &Path, warnings: &mut Vec<String>) -> Result<(), Error> {
+    if crate::platform::make_private(path).map_err(io(path))? {
+        let warning = format!(
+            "{} was readable by others; restricted it to its owner",
+            path.display()
+        );
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
+    Ok(())
+}
+
+fn create_if_missing(path: &Path, content: &[u8], private: bool) -> Result<(), Error> {
+    if path.exists() {
+        return Ok(());
+    }
+    if private {
+        write_private(path, content)
+    } else {
+        write_atomic(path, content)
+    }
+}
+
+/// Write a file atomically, readable only by its owner (0600).
+pub fn write_private(path: &Path, content: &[u8]) -> Result<(), Error> {
+    write_with(path, content, true)
+}
+
+/// Write a file atomically with default permissions.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
+    write_with(path, content, false)
+}
+
+fn write_with(path: &Path, content: &[u8], private: bool) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    // NamedTempFile is created 0600; keep it so for secrets, widen to the usual mode otherwise.
+    if !private {
+        widen_to_default(temp.path()).map_err(io(path))?;
+    }
+    temp.write_all(content).map_err(io(path))?;
+    temp.as_file().sync_all().map_err(io(path))?;
+    temp.persist(path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        error: e.error,
+    })?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn widen_to_default(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn widen_to_default(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// `~/.thoth/proxy_api_key.json` with this key (written 0600, atomically).
+pub fn save_api_key(dir: &Path, api_key: &str, key_id: Option<&str>) -> Result<PathBuf, Error> {
+    bootstrap(dir)?;
+    let path = dir.join("proxy_api_key.json");
+    let body = serde_json::json!({"api_key": api_key, "key_id": key_id});
+    let mut text = serde_json::to_vec_pretty(&body).unwrap_or_default();
+    text.push(b'\n');
+    write_private(&path, &text)?;
+    Ok(path)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn bootstrap_creates_private_files_and_tightens_loose_ones() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".thoth");
+        assert!(bootstrap(&dir).unwrap().is_empty());
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(
+            std::fs::read_to_string(dir.join("intent_map.json"))
+                .unwrap()
+                .trim(),
+            "{}"
+        );
+        assert_eq!(mode(&dir.join("proxy_api_key.json")), 0o600);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            dir.join("proxy_api_key.json"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let warnings = bootstrap(&dir).unwrap();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("proxy_api_key.json")), 0o600);
+        // A second run changes nothing and says nothing.
+        assert!(bootstrap(&dir).unwrap().is_empty());
+    }
+
+    #[test]
+    fn saved_keys_are_private_and_existing_files_are_kept() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".thoth");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("intent_map.json"), r#"{"fs":"code-review"}"#).unwrap();
+        let path = save_api_key(&dir, "sk-1", Some("kid")).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            saved,
+            serde_json::json!({"api_key": "sk-1", "key_id": "kid"})
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("intent_map.json")).unwrap(),
+            r#"{"fs":"code-review"}"#
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Which local policy governs a session (DESIGN.md §3): THOTH_POLICY_FILE (`--policy`, env, or managed — a
+//! managed one wins), else `~/.thoth/policy.json` when it exists; plus `--approved-scope` names; else no policy,
+//! where THOTH_ENV decides. The mode is the settings' (managed > flag > env), else the file's `default_mode`,
+//! else block. The session intent is `--session-intent`, else `intent_map.json`'s entry for the agent.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::file::{self, PolicyFile};
+use super::local::{LocalPolicy, Scope};
+use super::{Error, Mode};
+use crate::settings::{Environment, Settings, Source, Sourced};
+
+/// Where the session's policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// A policy file, and the setting (or default) that named it.
+    File { path: PathBuf, named_by: Source },
+    /// Only `--approved-scope` flags.
+    Flags,
+    /// Nothing: dev approves everything, staging and prod refuse everything.
+    Unconfigured(Environment),
+}
+
+pub struct Selected {
+    pub policy: LocalPolicy,
+    pub source: PolicySource,
+    pub mode: Sourced<Mode>,
+    pub session_intent: Option<Sourced<String>>,
+}
+
+/// Choose the policy for `agent_id`.
+pub fn select(
+    settings: &Settings,
+    agent_id: &str,
+    session_intent: Option<&str>,
+    scope_flags: &[String],
+) -> Result<Selected, Error> {
+    let file = policy_file(settings)?;
+    let session_intent = match session_intent {
+        Some(intent) => Some(Sourced::new(
+            intent.to_owned(),
+            Source::Flag("--session-intent"),
+        )),
+        None => intent_from_map(settings.thoth_dir.as_deref(), agent_id),
+    };
+    let mode = match (&file, &settings.enforcement_mode.source) {
+        (Some((f, _)), Source::Default) if f.default_mode.is_some() => Sourced::new(
+            f.default_mode.unwrap_or(Mode::Block),
+            Source::Profile("policy file default_mode".into()),
+        ),
+        _ => settings.enforcement_mode.clone(),
+    };
+    let scope: Vec<String> = scope_flags
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let intent = session_intent.as_ref().map(|i| i.value.as_str());
+    let (policy, source) = match file {
+        Some((f, source)) => (
+            LocalPolicy::from_file(&f, agent_id, intent, mode.value, &scope),
+            source,
+        ),
+        None if !scope.is_empty() => (
+            LocalPolicy::new(
+                Scope::Tools(scope.into_iter().collect::<HashSet<_>>()),
+                mode.value,
+            ),
+            PolicySource::Flags,
+        ),
+        None => {
+            let env = settings.environment.value;
+            (
+                LocalPolicy::new(Scope::Unconfigured(env), mode.value),
+                PolicySource::Unconfigured(env),
+            )
+        }
+    };
+    Ok(Selected {
+        policy,
+        source,
+        mode,
+        session_intent,
+    })
+}
+
+fn policy_file(settings: &Settings) -> Result<Option<(PolicyFile, PolicySource)>, Error> {
+    if let Some(named) = &settings.policy_file {
+        let f = file::load(&named.value)?;
+        return Ok(Some((
+            f,
+            PolicySource::File {
+                path: named.value.clone(),
+                named_by: named.source.clone(),
+            },
+        )));
+    }
+    let Some(dir) = &settings.thoth_dir else {
+        return Ok(None);
+    };
+    let path = dir.join("policy.json");
+    Ok(file::load_optional(&path)?.map(|f| {
+        (
+            f,
+            PolicySource::File {
+                path,
+                named_by: Source::Default,
+            },
+        )
+    }))
+}
+
+/// `~/.thoth/intent_map.json`: `{server name: intent}`. Unreadable or malformed: a warning, no intent.
+fn intent_from_map(thoth_dir: Option<&Path>, agent_id: &str) -> Option<Sourced<String>> {
+    let path = thoth_dir?.join("intent_map.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    match serde_json::from_str::<BTreeMap<String, String>>(&text) {
+        Ok(map) => map.get(agent_id).map(|intent| {
+            Sourced::new(intent.clone(), Source::Profile(path.display().to_string()))
+        }),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "ignoring intent_map.json: expected {{\"server name\": \"intent\"}}");
+            None
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Merge the layers into `Settings`: for each declared key, a managed value wins when the key is lockable;
+//! otherwise flags > env > profile > default. Every value is checked by its kind (the error names the key,
+//! the value and its source), then the typed settings and derived URLs are built.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::keys::{self, KeyDef, Kind, KEYS};
+use super::{
+    credentials, validate, Environment, Error, FailureDecision, Inputs, Settings, Source, Sourced,
+};
+use crate::policy::Mode;
+
+const DERIVED_FROM: &str = "THOTH_TENANT_ID + THOTH_APEX_DOMAIN";
+pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 60;
+
+pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
+    let mut values = BTreeMap::new();
+    for key in KEYS {
+        if let Some(raw) = pick(key, &inputs) {
+            let checked = check(key, &raw)?;
+            values.insert(key.name, Sourced::new(checked, raw.source));
+        }
+    }
+    let unknown_managed_keys = inputs
+        .managed
+        .keys()
+        .filter(|k| keys::get(k).is_none())
+        .cloned()
+        .collect();
+
+    let environment = typed(&values, "THOTH_ENV", environment)?
+        .unwrap_or(Sourced::new(Environment::Prod, Source::Default));
+    let is_dev = environment.value == Environment::Dev;
+    let require_non_root = typed(&values, "THOTH_REQUIRE_NON_ROOT", validate::boolean)?
+        .unwrap_or(Sourced::new(!is_dev, Source::Default));
+    let tls_verify = typed(&values, "THOTH_TLS_VERIFY", validate::boolean)?
+        .unwrap_or(Sourced::new(true, Source::Default));
+    if !tls_verify.value && !is_dev {
+        return Err(Error::Refused {
+            name: "THOTH_TLS_VERIFY",
+            origin: tls_verify.source,
+            environment: environment.value.as_str(),
+            why: "turning off certificate checks is only allowed with THOTH_ENV=dev",
+        });
+    }
+    let heartbeat_interval_seconds = typed(
+        &values,
+        "THOTH_HEARTBEAT_INTERVAL_SECONDS",
+        validate::seconds,
+    )?
+    .or(typed(
+        &values,
+        "THOTH_ENDPOINT_CHECKIN_INTERVAL_SEC",
+        validate::seconds,
+    )?)
+    .unwrap_or(Sourced::new(DEFAULT_HEARTBEAT_SECONDS, Source::Default));
+
+    let tenant_id = values.get("THOTH_TENANT_ID").cloned();
+    let apex = values.get("THOTH_APEX_DOMAIN").map(|v| v.value.clone());
+    let derive = |explicit: &str, host: &dyn Fn(&str, &str) -> String| -> Option<Sourced<String>> {
+        values.get(explicit).cloned().or_else(|| {
+            let (tenant, apex) = (tenant_id.as_ref()?, apex.as_ref()?);
+            Some(Sourced::new(
+                host(&tenant.value, apex),
+                Source::Derived(DERIVED_FROM),
+            ))
+        })
+    };
+    let enforcer_url = derive("THOTH_ENFORCER_URL", &|t, a| {
+        format!("https://enforce.{t}.{a}")
+    });
+    let govapi_url = derive("THOTH_GOVAPI_URL", &|t, a| format!("https://grid.{t}.{a}"));
+    let control_plane_url = derive("", &|t, a| format!("https://{t}.{a}"));
+
+    let thoth_dir = inputs
+        .home
+        .as_deref()
+        .map(crate::platform::paths::thoth_dir);
+    let enforcer_credential = credentials::enforcer(
+        &values,
+        thoth_dir.as_deref(),
+        tenant_id.as_ref().map(|t| t.value.as_str()),
+        govapi_url.as_ref().map(|u| u.value.as_str()),
+    )?;
+    let govapi_credential = credentials::govapi(&values, enforcer_credential.as_ref());
+    // From here on credentials live only in `Secret`s: the text table keeps a mask.
+    for (name, value) in values.iter_mut() {
+        if keys::get(name).is_some_and(KeyDef::is_secret) {
+            value.value = "***".into();
+        }
+    }
+
+    Ok(Settings {
+        log_filter: values
+            .get("THOTH_LOG")
+            .cloned()
+            .unwrap_or(Sourced::new("info".into(), Source::Default)),
+        expected_user: values.get("THOTH_EXPECTED_PROXY_USER").cloned(),
+        expected_uid: typed(&values, "THOTH_EXPECTED_PROXY_UID", validate::uid)?,
+        enforcement_mode: typed(&values, "THOTH_ENFORCEMENT_MODE", mode)?
+            .unwrap_or(Sourced::new(Mode::Block, Source::Default)),
+        policy_file: values
+            .get("THOTH_POLICY_FILE")
+            .cloned()
+            .map(|v| v.map(PathBuf::from)),
+        tls_pins: typed(&values, "THOTH_TLS_PINNED_CERT_SHA256", validate::pins)?
+            .map(|p| p.value)
+            .unwrap_or_default(),
+        failure_decision: typed(&values, "THOTH_ENFORCER_FAILURE_DECISION", failure_decision)?
+            .unwrap_or(Sourced::new(FailureDecision::Block, Source::Default)),
+        allow_fallback_override: typed(
+            &values,
+            "THOTH_ENFORCER_ALLOW_FALLBACK_OVERRIDE",
+            validate::boolean,
+        )?
+        .unwrap_or(Sourced::new(false, Source::Default)),
+        environment,
+        require_non_root,
+        tenant_id,
+        enforcer_url,
+        govapi_url,
+        control_plane_url,
+        heartbeat_interval_seconds,
+        tls_verify,
+        enforcer_credential,
+        govapi_credential,
+        thoth_dir,
+        unknown_managed_keys,
+        values,
+        inputs,
+    })
+}
+
+/// The winning raw value of one key.
+fn pick(key: &KeyDef, inputs: &Inputs) -> Option<Sourced<String>> {
+    let managed = || {
+        inputs
+            .managed
+            .get(key.name)
+            .map(|v| Sourced::new(v.value.clone(), Source::Managed(v.origin.clone())))
+    };
+    if key.lockable {
+        if let Some(v) = managed() {
+            return Some(v);
+        }
+    }
+    if let Some(v) = inputs.flags.get(key.name) {
+        return Some(Sourced::new(
+            v.clone(),
+            Source::Flag(key.flag.unwrap_or(key.name)),
+        ));
+    }
+    if let Some(v) = inputs.env.get(key.name) {
+        return Some(Sourced::new(v.clone(), Source::Env(key.name)));
+    }
+    if let Some(v) = inputs.profile.get(key.name) {
+        return Some(Sourced::new(
+            v.value.clone(),
+            Source::Profile(v.origin.clone()),
+        ));
+    }
+    if let Some(v) = managed() {
+        return Some(v);
+    }
+    key.default
+        .map(|d| Sourced::new(d.to_owned(), Source::Default))
+}
+
+/// Check a raw value by its key's kind; returns the normalised text.
+fn check(key: &KeyDef, raw: &Sourced<String>) -> Result<String, Error> {
+    let v = raw.value.trim();
+    let result: Result<String, String> = match key.kind {
+        Kind::Text | Kind::Path | Kind::Secret => (!v.is_empty())
+            .then(|| v.to_owned())
+            .ok_or_else(|| "a value".into()),
+        Kind::Bool => validate::boolean(v)
+            .map(|b| b.to_string())
+            .map_err(Into::into),
+        Kind::Seconds => validate::seconds(v)
+            .map(|n| n.to_string())
+            .map_err(Into::into),
+        Kind::Uid => validate::uid(v).map(|n| n.to_string()).map_err(Into::into),
+        Kind::Url => validate::url(v).map_err(Into::into),
+        Kind::Email => validate::email(v).map_err(Into::into),
+        Kind::Id => validate::id(v).map_err(Into::into),
+        Kind::Domain => validate::domain(v).map_err(Into::into),
+        Kind::Environment => environment(v)
+            .map(|e| e.as_str().to_owned())
+            .map_err(Into::into),
+        Kind::Mode => mode(v).map(|m| m.as_str().to_owned()).map_err(Into::into),
+        Kind::FailureDecision => failure_decision(v)
+            .map(|_| v.to_ascii_lowercase().replace('-', "_"))
+            .map_err(Into::into),
+        Kind::Pins => validate::pins(v).map(|p| p.join(",")).map_err(Into::into),
+    };
+    result.map_err(|expected| Error::Invalid {
+        name: key.name,
+        value: if key.is_secret() {
+            "***".into()
+        } else {
+            raw.value.clone()
+        },
+        origin: raw.source.clone(),
+        expected,
+    })
+}
+
+/// A checked value parsed to its type (the text is already normalised by `check`).
+fn typed<T>(
+    values: &BTreeMap<&'static str, Sourced<String>>,
+    name: &'static str,
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Option<Sourced<T>>, Error> {
+    let Some(v) = values.get(name) else {
+        return Ok(None);
+    };
+    parse(&v.value)
+        .map(|t| Some(Sourced::new(t, v.source.clone())))
+        .map_err(|expected| Error::Invalid {
+            name,
+            value: v.value.clone(),
+            origin: v.source.clone(),
+            expected: expected.into(),
+        })
+}
+
+pub fn environment(v: &str) -> Result<Environment, &'static str> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "dev" | "development" => Ok(Environment::Dev),
+        "staging" => Ok(Environment::Staging),
+        "prod" | "production" => Ok(Environment::Prod),
+        _ => Err("dev, staging or prod"),
+    }
+}
+
+pub fn mode(v: &str) -> Result<Mode, &'static str> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "observe" => Ok(Mode::Observe),
+        "block" => Ok(Mode::Block),
+        "step_up" | "step-up" => Ok(Mode::StepUp),
+        "progressive" => Ok(Mode::Progressive),
+        _ => Err("observe, block, step_up or progressive"),
+    }
+}
+
+fn failure_decision(v: &str) -> Result<FailureDecision, &'static str> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "block" => Ok(FailureDecision::Block),
+        "step_up" | "step-up" => Ok(FailureDecision::StepUp),
+        "allow" => Ok(FailureDecision::Allow),
+        _ => Err("block, step_up or allow"),
+    }
+}
