@@ -7,3 +7,4 @@ mod doctor;
 mod hostile;
 mod policy;
 mod schemas;
+mod settings_precedence;

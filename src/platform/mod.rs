@@ -2,7 +2,10 @@
 //! ending a child. `unix.rs` and `windows.rs` hold only the OS calls; no `#[cfg]` on OS outside this folder
 //! (STYLE.md §9).
 
+pub mod managed_paths;
 pub mod paths;
+#[cfg(windows)]
+pub mod registry;
 
 use std::process::ExitStatus;
 

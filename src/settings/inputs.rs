@@ -21,6 +21,8 @@ pub struct Inputs {
     pub profile: BTreeMap<String, FileValue>,
     /// MDM-managed values (plist, registry, /etc/thoth/managed.json).
     pub managed: BTreeMap<String, FileValue>,
+    /// Managed sources that exist but could not be read.
+    pub managed_problems: Vec<String>,
     /// Values given by command-line flags, by key name.
     pub flags: BTreeMap<&'static str, String>,
     /// The user's home folder.
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Inputs {
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("profile", &self.profile.keys().collect::<Vec<_>>())
             .field("managed", &self.managed.keys().collect::<Vec<_>>())
+            .field("managed_problems", &self.managed_problems)
             .field("flags", &self.flags.keys().collect::<Vec<_>>())
             .field("home", &self.home)
             .finish()
@@ -57,7 +60,8 @@ impl Inputs {
         Ok(Inputs {
             env,
             profile,
-            managed,
+            managed: managed.values,
+            managed_problems: managed.problems,
             flags: BTreeMap::new(),
             home,
         })

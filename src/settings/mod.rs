@@ -186,6 +186,8 @@ pub enum Error {
     },
     #[error("{path} is not valid: {error}")]
     Profile { path: String, error: String },
+    #[error("the MDM-managed settings cannot be read: {}", .problems.join("; "))]
+    Managed { problems: Vec<String> },
 }
 
 impl crate::error::Hint for Error {
@@ -208,6 +210,9 @@ impl crate::error::Hint for Error {
             }
             Error::File { name, .. } => format!("point {name} at a readable file, or unset it"),
             Error::Profile { path, .. } => format!("fix {path} (or move it aside)"),
+            Error::Managed { .. } => {
+                "ask your administrator to fix the managed settings profile; until then thoth refuses to run outside THOTH_ENV=dev, since it cannot tell what they lock".into()
+            }
         })
     }
 }

@@ -32,6 +32,15 @@ pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
     let environment = typed(&values, "THOTH_ENV", environment)?
         .unwrap_or(Sourced::new(Environment::Prod, Source::Default));
     let is_dev = environment.value == Environment::Dev;
+    // Broken managed settings fail closed: what they would lock is unknown. Only dev goes on (with a warning).
+    if !inputs.managed_problems.is_empty() {
+        if !is_dev {
+            return Err(Error::Managed {
+                problems: inputs.managed_problems.clone(),
+            });
+        }
+        tracing::warn!(problems = ?inputs.managed_problems, "ignoring unreadable managed settings (THOTH_ENV=dev)");
+    }
     let require_non_root = typed(&values, "THOTH_REQUIRE_NON_ROOT", validate::boolean)?
         .unwrap_or(Sourced::new(!is_dev, Source::Default));
     let tls_verify = typed(&values, "THOTH_TLS_VERIFY", validate::boolean)?

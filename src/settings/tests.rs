@@ -395,3 +395,13 @@ fn the_profile_rejects_unknown_settings_and_reads_the_saved_key() {
         "{err}"
     );
 }
+
+#[test]
+fn unreadable_managed_settings_fail_closed_outside_dev() {
+    let mut i = inputs();
+    i.managed_problems = vec!["/etc/thoth/managed.json: expected a JSON object".into()];
+    let err = resolve::resolve(i.clone()).unwrap_err();
+    assert!(err.to_string().contains("managed.json"), "{err}");
+    i.env = env(&[("THOTH_ENV", "dev")]);
+    assert!(resolve::resolve(i).is_ok());
+}
