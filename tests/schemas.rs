@@ -98,11 +98,22 @@ fn the_schema_rejects_what_thoth_must_never_write() {
 
 #[test]
 fn the_settings_schemas_name_exactly_the_declared_settings() {
-    let declared: std::collections::BTreeSet<String> = thoth::settings::keys::KEYS.iter().map(|k| k.name.to_owned()).collect();
+    let declared: std::collections::BTreeSet<String> = thoth::settings::keys::KEYS
+        .iter()
+        .map(|k| k.name.to_owned())
+        .collect();
     for name in ["config.schema.json", "managed-settings.schema.json"] {
-        let schema: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas").join(name)).unwrap()).unwrap();
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("schemas").join(name)).unwrap(),
+        )
+        .unwrap();
         validator(name);
-        let listed: std::collections::BTreeSet<String> = schema["properties"].as_object().unwrap().keys().cloned().collect();
+        let listed: std::collections::BTreeSet<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(listed, declared, "{name} and settings/keys.rs disagree");
     }
 }
@@ -111,14 +122,23 @@ fn the_settings_schemas_name_exactly_the_declared_settings() {
 fn the_files_thoth_writes_in_its_folder_match_their_schemas() {
     let t = Thoth::new("dev");
     let mut cmd = t.command();
-    cmd.args(["set-api-key", "--api-key", "sk-schema-1", "--key-id", "kid"]).stdin(std::process::Stdio::null());
+    cmd.args(["set-api-key", "--api-key", "sk-schema-1", "--key-id", "kid"])
+        .stdin(std::process::Stdio::null());
     assert!(cmd.output().unwrap().status.success());
     let dir = t.home.path().join(".thoth");
-    for (file, schema) in [("proxy_api_key.json", "proxy-api-key.schema.json"), ("intent_map.json", "intent-map.schema.json")] {
-        let instance: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
+    for (file, schema) in [
+        ("proxy_api_key.json", "proxy-api-key.schema.json"),
+        ("intent_map.json", "intent-map.schema.json"),
+    ] {
+        let instance: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
         assert_valid(&validator(schema), &instance);
     }
     // And a first run's empty key file.
-    assert_valid(&validator("proxy-api-key.schema.json"), &json!({"api_key": null, "key_id": null}));
-    assert!(!validator("proxy-api-key.schema.json").is_valid(&json!({"api_key": "has space", "key_id": null})));
+    assert_valid(
+        &validator("proxy-api-key.schema.json"),
+        &json!({"api_key": null, "key_id": null}),
+    );
+    assert!(!validator("proxy-api-key.schema.json")
+        .is_valid(&json!({"api_key": "has space", "key_id": null})));
 }
