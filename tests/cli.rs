@@ -252,3 +252,79 @@ fn exit_code_is_the_servers() {
     let frames: Vec<Value> = s.drain_frames();
     assert!(frames.is_empty());
 }
+
+/// What the official Python SDK client sees when it initializes `thoth run` (clean env: PATH, HOME, THOTH_ENV,
+/// plus `env`).
+fn sdk_initialize(t: &Thoth, env: &[(&str, &str)]) -> Value {
+    let out = std::process::Command::new(crate::support::python())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", t.home.path())
+        .env("THOTH_ENV", t.env)
+        .envs(env.iter().copied())
+        .arg(crate::support::repo_root().join("tests/peers/initialize_probe.py"))
+        .arg(crate::support::thoth_bin())
+        .args([
+            "run",
+            "--agent-id",
+            "env",
+            "--",
+            "python3",
+            "-c",
+            ENV_SERVER,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Issue 3: a runtime user check refusal, seen by a real MCP client as a JSON-RPC error on initialize. As root
+/// (this machine and CI) the prod root check is what refuses; an expected-user mismatch refuses anyone.
+#[test]
+fn a_real_sdk_client_sees_runtime_user_refusals_on_initialize() {
+    let t = Thoth::new("prod");
+    if thoth::platform::is_root() {
+        let seen = sdk_initialize(&t, &[]);
+        assert_eq!(seen["error"]["code"], -32603, "{seen}");
+        let message = seen["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("refused to start") && message.contains("root"),
+            "{message}"
+        );
+    }
+    let seen = sdk_initialize(
+        &t,
+        &[
+            ("THOTH_REQUIRE_NON_ROOT", "false"),
+            ("THOTH_EXPECTED_PROXY_USER", "someone-else"),
+        ],
+    );
+    assert_eq!(seen["error"]["code"], -32603, "{seen}");
+    assert!(
+        seen["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("THOTH_EXPECTED_PROXY_USER"),
+        "{seen}"
+    );
+    assert!(
+        seen["error"]["data"]["thoth"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("doctor"),
+        "{seen}"
+    );
+    // With the checks satisfied the same client gets through.
+    let seen = sdk_initialize(&t, &[("THOTH_REQUIRE_NON_ROOT", "false")]);
+    assert_eq!(seen, json!({"initialized": true, "server": "env"}));
+}
