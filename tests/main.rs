@@ -4,7 +4,9 @@ mod support;
 
 mod cli;
 mod doctor;
+mod enforcer;
 mod hostile;
 mod policy;
+mod real_peers;
 mod schemas;
 mod settings_precedence;
