@@ -44,6 +44,8 @@ pub enum Command {
     /// Show every setting and its source, the endpoint identity, the runtime checks and the policy in force;
     /// say what is wrong and how to fix it. Exits 1 when something is wrong.
     Doctor(DoctorArgs),
+    /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
+    Audit(crate::audit::cli_args::AuditArgs),
 }
 
 /// `thoth set-api-key`.
@@ -86,6 +88,10 @@ pub struct RunArgs {
     /// Tools this session may call, comma separated; repeatable.
     #[arg(long, value_name = "TOOL[,TOOL...]", value_delimiter = ',')]
     pub approved_scope: Vec<String>,
+    /// With an enforcer: hold a call that needs approval up to this many seconds, polling for the decision,
+    /// instead of answering -32002 at once. A call still undecided then is blocked.
+    #[arg(long, value_name = "SECONDS")]
+    pub step_up_wait: Option<u64>,
     /// Longest accepted JSON-RPC line in bytes; longer lines are discarded (and answered when possible).
     #[arg(long, value_name = "BYTES", default_value_t = crate::proxy::MAX_LINE_BYTES)]
     pub max_line_bytes: usize,

@@ -16,6 +16,8 @@ pub enum Error {
     Policy(#[from] crate::policy::Error),
     #[error(transparent)]
     Home(#[from] crate::home::Error),
+    #[error(transparent)]
+    Net(#[from] crate::net::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -30,6 +32,7 @@ impl Hint for Error {
             Error::Proxy(e) => e.hint(),
             Error::Policy(e) => e.hint(),
             Error::Home(e) => e.hint(),
+            Error::Net(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

@@ -87,6 +87,32 @@ fn create_if_missing(path: &Path, content: &[u8], private: bool) -> Result<(), E
     }
 }
 
+/// Create a folder (and any missing parents) readable only by its owner (0700); an existing one is tightened
+/// to 0700 with a warning. Parents that already exist are left as they are.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        if crate::platform::make_private(path)? {
+            tracing::warn!(
+                "{} was readable by others; restricted it to its owner",
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            create_private_dir(parent)?;
+        }
+    }
+    match std::fs::create_dir(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => {}
+        Err(err) => return Err(err),
+    }
+    crate::platform::make_private(path)?;
+    Ok(())
+}
+
 /// Write a file atomically, readable only by its owner (0600).
 pub fn write_private(path: &Path, content: &[u8]) -> Result<(), Error> {
     write_with(path, content, true)
@@ -169,6 +195,18 @@ mod tests {
         assert_eq!(mode(&dir.join("proxy_api_key.json")), 0o600);
         // A second run changes nothing and says nothing.
         assert!(bootstrap(&dir).unwrap().is_empty());
+    }
+
+    #[test]
+    fn private_dirs_are_created_0700_with_their_missing_parents() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".thoth").join("audit");
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&home.path().join(".thoth")), 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
     }
 
     #[test]

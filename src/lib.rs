@@ -1,6 +1,7 @@
 //! thoth: an MCP governance sidecar. `thoth run -- <server>` sits on the stdio pipe between an MCP client and
 //! its server and decides every `tools/call` before the server sees it (DESIGN.md).
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod exit;
@@ -8,6 +9,7 @@ pub mod fleet;
 pub mod home;
 pub mod identity;
 pub mod logging;
+pub mod net;
 pub mod output;
 pub mod platform;
 pub mod policy;
@@ -27,5 +29,6 @@ pub fn run(
         cli::Command::Run(args) => proxy::run(args, settings),
         cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
+        cli::Command::Audit(args) => audit::run(args, &settings?),
     }
 }

@@ -2,9 +2,11 @@
 
 mod support;
 
+mod audit;
 mod cli;
 mod doctor;
 mod enforcer;
+mod events;
 mod hostile;
 mod policy;
 mod real_peers;

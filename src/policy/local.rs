@@ -299,6 +299,9 @@ pub struct LocalPolicy {
     scope: Scope,
     mode: Mode,
     violations: u32,
+    /// A remote enforcer decides after this policy: with no local policy, approve (the enforcer decides)
+    /// instead of applying the `THOTH_ENV` rule.
+    defer_unconfigured: bool,
 }
 
 impl LocalPolicy {
@@ -307,7 +310,46 @@ impl LocalPolicy {
             scope,
             mode,
             violations: 0,
+            defer_unconfigured: false,
         }
+    }
+
+    /// This policy as the first layer before a remote enforcer (`layered`): when no local policy exists
+    /// (`Scope::Unconfigured`) it approves every call, leaving the decision to the enforcer, instead of
+    /// refusing everything in staging/prod. Configured scopes are unchanged.
+    pub fn before_enforcer(mut self) -> LocalPolicy {
+        self.defer_unconfigured = true;
+        self
+    }
+
+    /// No policy file and no `--approved-scope`: only `THOTH_ENV` (or an enforcer) decides.
+    pub fn is_unconfigured(&self) -> bool {
+        matches!(self.scope, Scope::Unconfigured(_))
+    }
+
+    /// The approved scope as the enforcer is told it (`approved_scope`): the `--approved-scope` names and
+    /// the policy file's approved globs (the session intent's list when one applies), sorted; empty when no
+    /// local policy exists.
+    pub fn approved_scope(&self) -> Vec<String> {
+        let mut scope: Vec<String> = match &self.scope {
+            Scope::Unconfigured(_) => Vec::new(),
+            Scope::Tools(tools) => tools.iter().cloned().collect(),
+            Scope::File(file) => {
+                let globs = match &file.intent {
+                    Some((_, list)) => list,
+                    None => &file.approved,
+                };
+                globs
+                    .0
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain(file.extra.iter().cloned())
+                    .collect()
+            }
+        };
+        scope.sort_unstable();
+        scope.dedup();
+        scope
     }
 
     /// The policy file's entry for `agent_id` with the session intent, plus `--approved-scope` names.
@@ -347,6 +389,7 @@ impl LocalPolicy {
 
     fn rule(&self, call: &ToolCall) -> Ruling {
         match &self.scope {
+            Scope::Unconfigured(_) if self.defer_unconfigured => Ruling::Allow,
             Scope::Unconfigured(Environment::Dev) => Ruling::Allow,
             Scope::Unconfigured(env) => Ruling::Refuse(format!(
                 "no policy is configured and THOTH_ENV is {}: every tools/call is refused. Set --approved-scope, \
@@ -422,7 +465,10 @@ impl Decide for LocalPolicy {
             return None;
         }
         // A copy of the rules (not the session's violation count) answers for lists.
-        let view = LocalPolicy::new(self.scope.clone(), self.mode);
+        let view = LocalPolicy {
+            defer_unconfigured: self.defer_unconfigured,
+            ..LocalPolicy::new(self.scope.clone(), self.mode)
+        };
         Some(Box::new(move |name| view.tool_visible(name)))
     }
 

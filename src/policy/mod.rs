@@ -1,9 +1,11 @@
 //! Decisions on governed calls (DESIGN.md §3): the `Decide` trait the proxy calls for every tools/call, the
 //! `Decision` it returns, the enforcement modes, and the policy's error type. Sources: `local` (scope flags
-//! and the policy file: `file`, with path constraints in `under`); the remote enforcer implements the same
-//! trait.
+//! and the policy file: `file`, with path constraints in `under`); the remote enforcer (`enforcer`) implements
+//! the same trait, behind the local policy (`layered`, which also chooses between them: `layered::build`).
 
+pub mod enforcer;
 pub mod file;
+pub mod layered;
 pub mod local;
 pub mod select;
 pub mod under;
@@ -173,6 +175,10 @@ pub struct Hold {
 
 pub type DecisionFuture = Pin<Box<dyn Future<Output = Decision> + Send>>;
 
+/// Work a policy wants done once the event loop runs (opening the enforcer connection ahead of the first
+/// call). Dropping it cancels it.
+pub type WarmUp = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// A decision now (local policy), or later (the enforcer): the proxy keeps forwarding other traffic meanwhile.
 pub enum Verdict {
     Ready(Decision),
@@ -185,6 +191,11 @@ pub trait Decide: Send {
 
     /// Which tools a tools/list result may show, when this policy hides some (None: lists pass untouched).
     fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+        None
+    }
+
+    /// Run alongside the session from its start (None: nothing to prepare).
+    fn warm_up(&self) -> Option<WarmUp> {
         None
     }
 }

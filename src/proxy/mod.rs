@@ -4,6 +4,7 @@
 
 pub mod envelope;
 pub mod framing;
+pub mod governance;
 pub mod outlet;
 pub mod router;
 pub mod session;
@@ -103,7 +104,15 @@ pub fn run(
 /// What `thoth run` decided before starting the server.
 struct Prepared {
     agent_id: String,
-    selected: select::Selected,
+    policy: Box<dyn crate::policy::Decide>,
+    source: PolicySource,
+    /// Decisions come from the remote enforcer (after the local policy).
+    remote: bool,
+    mode: crate::policy::Mode,
+    /// `~/.thoth`, for the audit log and the event spool (none without a home folder).
+    thoth_dir: Option<std::path::PathBuf>,
+    /// Where TOOL_CALL_PRE / POST events go (with an enforcer), and their offline spool.
+    events: Option<(crate::policy::layered::Events, crate::audit::spool::Spool)>,
 }
 
 fn prepare(
@@ -137,7 +146,26 @@ fn prepare(
         session_intent = ?selected.session_intent.as_ref().map(|i| &i.value),
         "thoth run"
     );
-    Ok(Prepared { agent_id, selected })
+    let remote = settings.enforcer_url.is_some() && settings.enforcer_credential.is_some();
+    let built = crate::policy::layered::build(
+        &settings,
+        &agent_id,
+        selected.session_intent.as_ref().map(|i| i.value.as_str()),
+        selected.mode.value,
+        selected.policy,
+        args.step_up_wait.map(Duration::from_secs),
+    )?;
+    Ok(Prepared {
+        agent_id,
+        policy: built.policy,
+        source: selected.source,
+        remote,
+        mode: selected.mode.value,
+        thoth_dir: settings.thoth_dir.clone(),
+        events: built
+            .events
+            .and_then(|events| Some((events, open_spool(settings.thoth_dir.as_deref()?)?))),
+    })
 }
 
 async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error> {
@@ -146,7 +174,7 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
         Ok(upstream) => upstream,
         Err(err) => return refuse(err.into()).await,
     };
-    if prepared.selected.source == PolicySource::Unconfigured(Environment::Dev) {
+    if !prepared.remote && prepared.source == PolicySource::Unconfigured(Environment::Dev) {
         tracing::warn!("THOTH_ENV=dev and no policy is configured: every tool is approved and nothing governs this session");
     }
     let config = session::SessionConfig {
@@ -155,7 +183,65 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
         max_pending: args.max_pending.max(1),
         shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
     };
-    Ok(session::run(config, Box::new(prepared.selected.policy), upstream).await?)
+    let warm_up = prepared.policy.warm_up();
+    let session_id = prepared
+        .events
+        .as_ref()
+        .map_or_else(|| crate::policy::new_id("s"), |(e, _)| e.session_id.clone());
+    let audit = prepared.thoth_dir.as_deref().map(|dir| {
+        crate::audit::Audit::start(
+            platform::paths::audit_dir(dir),
+            &session_id,
+            &config.agent_id,
+        )
+    });
+    let events = prepared
+        .events
+        .map(|(events, spool)| start_events(events, spool, &config.agent_id));
+    let governance = governance::Governance::new(prepared.policy, prepared.mode, audit, events);
+    let session = session::run(config, governance, upstream);
+    let exit = match warm_up {
+        // The warm-up runs beside the session and is dropped if the session ends first.
+        Some(warm_up) => {
+            tokio::pin!(session);
+            tokio::select! {
+                exit = &mut session => exit,
+                () = warm_up => session.await,
+            }
+        }
+        None => session.await,
+    };
+    Ok(exit?)
+}
+
+/// `~/.thoth/spool`, where events wait while the enforcer is unreachable.
+fn open_spool(thoth_dir: &Path) -> Option<crate::audit::spool::Spool> {
+    use crate::audit::spool::{Spool, SpoolLimits};
+    match Spool::open(
+        &platform::paths::spool_dir(thoth_dir),
+        SpoolLimits::default(),
+    ) {
+        Ok(spool) => Some(spool),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot open the event spool: events are not sent this session");
+            None
+        }
+    }
+}
+
+/// The event sink: batches off the hot path, spools while the enforcer is unreachable, replays in order.
+fn start_events(
+    events: crate::policy::layered::Events,
+    spool: crate::audit::spool::Spool,
+    agent_id: &str,
+) -> crate::audit::events::EventSink {
+    use crate::audit::events::{EventContext, EventSink, SinkConfig};
+    let ctx = EventContext {
+        agent_id: agent_id.to_owned(),
+        session_id: events.session_id,
+        endpoint_id: events.endpoint_id,
+    };
+    EventSink::start(events.transport, spool, ctx, SinkConfig::default())
 }
 
 /// Report on stderr, answer the client's requests with the same reason, exit 1.

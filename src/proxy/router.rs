@@ -22,6 +22,18 @@ pub enum Route {
     ToClient(Outbound),
     /// Ask the policy about this call, then report back with `Router::on_decision`.
     Govern(ToolCall),
+    /// A forwarded tools/call got its answer (for the audit log and TOOL_CALL_POST events).
+    Finished(Finished),
+}
+
+/// How a forwarded tools/call ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub proxy_id: u64,
+    pub tool: String,
+    /// The raw `result` (or `error`) JSON: a slice of the response line, not a copy.
+    pub outcome: Option<Bytes>,
+    pub is_error: bool,
 }
 
 /// A client request in flight.
@@ -32,6 +44,8 @@ struct ClientRequest {
     held: Option<Held>,
     /// A tools/list: its result is filtered when a policy hides tools.
     lists_tools: bool,
+    /// A tools/call that was forwarded: its tool, so its answer can be reported as `Finished`.
+    forwarded_tool: Option<String>,
 }
 
 /// Which tools a tools/list result may show (the policy's view); absent, lists pass untouched.
@@ -254,6 +268,7 @@ impl Router {
                 original: id.to_owned(),
                 held,
                 lists_tools: method == "tools/list",
+                forwarded_tool: None,
             },
         );
     }
@@ -414,6 +429,19 @@ impl Router {
         let Some(span) = span_of(line, id) else {
             return;
         };
+        if let Some(tool) = request.forwarded_tool {
+            let outcome = env
+                .result
+                .or(env.error)
+                .and_then(|raw| span_of(line, raw))
+                .map(|(start, end)| line.slice(start..end));
+            out.push(Route::Finished(Finished {
+                proxy_id: proxy,
+                tool,
+                outcome,
+                is_error: env.error.is_some(),
+            }));
+        }
         let mut edits = vec![(
             span,
             Bytes::copy_from_slice(request.original.get().as_bytes()),
@@ -528,6 +556,11 @@ impl Router {
         let Some(held) = self.client.get_mut(&proxy).and_then(|r| r.held.take()) else {
             return;
         };
+        if matches!(decision, Decision::Allow | Decision::Modify(_)) {
+            if let Some(request) = self.client.get_mut(&proxy) {
+                request.forwarded_tool = Some(held.tool.clone());
+            }
+        }
         match decision {
             Decision::Allow => out.push(Route::ToServer(held.frame)),
             Decision::Modify(arguments) => match with_arguments(&held.frame, &arguments.0) {

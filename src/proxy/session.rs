@@ -2,7 +2,6 @@
 //! frames, the server's frames, pending decisions, the child's exit, signals and shutdown timers. Every task
 //! it starts belongs to one of its JoinSets (DESIGN.md §2, STYLE.md §4).
 
-use std::collections::HashMap;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -15,12 +14,12 @@ use tokio_util::codec::FramedRead;
 
 use super::envelope::{self, error_frame, Envelope, Kind};
 use super::framing::{Frame, LineCodec};
+use super::governance::Governance;
 use super::outlet::Outlet;
 use super::router::{Route, Router};
 use super::upstream::Upstream;
 use super::Error;
 use crate::platform;
-use crate::policy::{Decide, Decision, ToolCall, Verdict};
 use crate::Exit;
 
 /// Read buffer per side; it grows for large messages up to the line cap.
@@ -54,7 +53,7 @@ enum Stop {
 /// Run the session until the server has exited; returns the server's exit code.
 pub async fn run(
     cfg: SessionConfig,
-    mut policy: Box<dyn Decide>,
+    mut governance: Governance,
     upstream: Upstream,
 ) -> Result<Exit, Error> {
     let Upstream {
@@ -74,10 +73,8 @@ pub async fn run(
     let (mut to_client, task) = Outlet::new(client_out);
     writers.spawn(async move { (Side::Client, task.await) });
 
-    let mut decisions: JoinSet<(u64, Decision)> = JoinSet::new();
-    let mut waiting: HashMap<tokio::task::Id, u64> = HashMap::new();
     let mut router = Router::new(cfg.agent_id.clone(), cfg.max_pending);
-    if let Some(visible) = policy.list_filter() {
+    if let Some(visible) = governance.policy().list_filter() {
         router = router.with_list_filter(visible);
     }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
@@ -123,18 +120,9 @@ pub async fn run(
                     begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
                 }
             },
-            Some(joined) = decisions.join_next_with_id(), if !decisions.is_empty() => match joined {
-                Ok((task, (proxy, decision))) => {
-                    waiting.remove(&task);
+            Some(joined) = governance.next_decided(), if governance.is_deciding() => {
+                if let Some((proxy, decision)) = governance.decided(joined) {
                     router.on_decision(proxy, decision, &mut routes);
-                }
-                Err(err) => {
-                    // A decision that failed is a refusal, never a silent pass.
-                    tracing::error!(error = %err, "a policy decision failed; blocking the call");
-                    if let Some(proxy) = waiting.remove(&err.id()) {
-                        let refusal = crate::policy::Refusal { reason: "the policy decision failed".into(), violation_id: crate::policy::new_id("v") };
-                        router.on_decision(proxy, Decision::Block(refusal), &mut routes);
-                    }
                 }
             },
             exited = child.wait(), if status.is_none() => {
@@ -189,9 +177,7 @@ pub async fn run(
         dispatch(
             &mut routes,
             &mut router,
-            policy.as_mut(),
-            &mut decisions,
-            &mut waiting,
+            &mut governance,
             &to_server,
             &to_client,
         );
@@ -210,9 +196,7 @@ pub async fn run(
     dispatch(
         &mut routes,
         &mut router,
-        policy.as_mut(),
-        &mut decisions,
-        &mut waiting,
+        &mut governance,
         &to_server,
         &to_client,
     );
@@ -225,6 +209,7 @@ pub async fn run(
     if flushed.is_err() {
         tracing::warn!("the client did not read the last frames in time");
     }
+    governance.finish().await;
     Ok(Exit::Upstream(code))
 }
 
@@ -242,9 +227,7 @@ fn begin_stop(to_server: &mut Outlet, stop: &mut Option<(Instant, Stop)>, grace:
 fn dispatch(
     routes: &mut Vec<Route>,
     router: &mut Router,
-    policy: &mut dyn Decide,
-    decisions: &mut JoinSet<(u64, Decision)>,
-    waiting: &mut HashMap<tokio::task::Id, u64>,
+    governance: &mut Governance,
     to_server: &Outlet,
     to_client: &Outlet,
 ) {
@@ -253,37 +236,20 @@ fn dispatch(
         match route {
             Route::ToServer(frame) => to_server.send(frame),
             Route::ToClient(frame) => to_client.send(frame),
-            Route::Govern(call) => match policy.decide(&call) {
-                Verdict::Ready(decision) => {
-                    log_decision(&call, &decision);
-                    router.on_decision(call.proxy_id, decision, &mut decided);
-                    for route in decided.drain(..) {
-                        match route {
-                            Route::ToServer(frame) => to_server.send(frame),
-                            Route::ToClient(frame) => to_client.send(frame),
-                            Route::Govern(_) => {}
-                        }
+            Route::Finished(done) => governance.finished(done),
+            Route::Govern(call) => {
+                let Some((proxy, decision)) = governance.govern(call) else {
+                    continue;
+                };
+                router.on_decision(proxy, decision, &mut decided);
+                for route in decided.drain(..) {
+                    match route {
+                        Route::ToServer(frame) => to_server.send(frame),
+                        Route::ToClient(frame) => to_client.send(frame),
+                        Route::Govern(_) | Route::Finished(_) => {}
                     }
                 }
-                Verdict::Pending(decision) => {
-                    let proxy = call.proxy_id;
-                    let handle = decisions.spawn(async move { (proxy, decision.await) });
-                    waiting.insert(handle.id(), proxy);
-                }
-            },
-        }
-    }
-}
-
-fn log_decision(call: &ToolCall, decision: &Decision) {
-    match decision {
-        Decision::Allow => tracing::debug!(tool = %call.name, decision = "ALLOW", "tools/call"),
-        Decision::Modify(_) => tracing::info!(tool = %call.name, decision = "MODIFY", "tools/call"),
-        Decision::Block(r) => {
-            tracing::warn!(tool = %call.name, decision = "BLOCK", reason = %r.reason, violation_id = %r.violation_id, "tools/call")
-        }
-        Decision::StepUp(h) => {
-            tracing::warn!(tool = %call.name, decision = "STEP_UP", reason = %h.reason, "tools/call")
+            }
         }
     }
 }

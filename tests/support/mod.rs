@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod https;
+
 /// The thoth binary cargo built for this test run.
 pub fn thoth_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_thoth"))

@@ -209,13 +209,11 @@ fn tools_calls_are_held_until_decided() {
         one_to_server(out),
         r#"{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}"#
     );
-    assert_eq!(
-        json(&one_to_client(server(
-            &mut r,
-            r#"{"jsonrpc":"2.0","id":0,"result":{}}"#
-        )))["id"],
-        "c1"
-    );
+    // The answer reaches the client (after the call is reported finished).
+    let mut routes = server(&mut r, r#"{"jsonrpc":"2.0","id":0,"result":{}}"#);
+    assert!(matches!(routes.first(), Some(Route::Finished(_))));
+    routes.remove(0);
+    assert_eq!(json(&one_to_client(routes))["id"], "c1");
 }
 
 #[test]
@@ -573,4 +571,50 @@ fn without_a_filter_tools_lists_pass_untouched() {
         one_to_client(server(&mut r, list)),
         r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"anything"}]}}"#
     );
+}
+
+#[test]
+fn a_forwarded_tools_call_is_reported_finished_with_its_raw_outcome() {
+    let mut r = Router::new("a", 16);
+    let call = govern(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"echo"}}"#,
+    ));
+    let mut out = Vec::new();
+    r.on_decision(call.proxy_id, Decision::Allow, &mut out);
+    one_to_server(out);
+    let routes = server(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":0,"result":{"content":[]}}"#,
+    );
+    match &routes[..] {
+        [Route::Finished(f), Route::ToClient(o)] => {
+            assert_eq!(
+                (f.proxy_id, f.tool.as_str(), f.is_error),
+                (call.proxy_id, "echo", false)
+            );
+            assert_eq!(f.outcome.as_deref().unwrap(), br#"{"content":[]}"#);
+            assert_eq!(json(&text(o))["id"], "c1");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Errors are reported too; other requests and blocked calls are not.
+    let call = govern(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"c2","method":"tools/call","params":{"name":"x"}}"#,
+    ));
+    let mut out = Vec::new();
+    r.on_decision(call.proxy_id, Decision::Allow, &mut out);
+    let routes = server(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"no"}}"#,
+    );
+    assert!(
+        matches!(&routes[..], [Route::Finished(f), Route::ToClient(_)] if f.is_error && f.tool == "x")
+    );
+    one_to_server(client(
+        &mut r,
+        r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#,
+    ));
+    one_to_client(server(&mut r, r#"{"jsonrpc":"2.0","id":2,"result":{}}"#));
 }

@@ -1,0 +1,442 @@
+//! Checking audit chains (DESIGN.md §6) and `thoth audit verify [--json] [FILE...]`: each file's record count
+//! and its first broken link — a changed, removed or inserted line (named by line number, with the hash
+//! expected and found), a line that is not a record, a torn last line. Exit 0 when every chain verifies, 1
+//! otherwise. Read-only. Schema of `--json`: `schemas/audit-verify.schema.json`.
+//!
+//! What a local chain cannot show: a changed or removed *last* line (nothing after it links to it) and a file
+//! rewritten whole. `closed` tells whether a file ends with its `session_end` record.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::cli_args::{AuditArgs, AuditCommand};
+use super::log::{sha256_hex, GENESIS};
+use crate::settings::Settings;
+use crate::{home, Error, Exit};
+
+pub const SCHEMA_VERSION: u32 = 1;
+/// Records are a few KiB; a longer line is reported, not read into memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Why a chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// The line is not JSON.
+    NotJson,
+    /// JSON without a numeric `seq` and a string `prev_sha256`.
+    NotARecord,
+    /// `prev_sha256` is not the hash of the line before (64 zeros on line 1).
+    HashMismatch,
+    /// The hashes link but `seq` does not count on.
+    SeqMismatch,
+    /// The last line has no `\n`: cut while being written, or edited.
+    IncompleteLine,
+    LineTooLong,
+    /// The file could not be read.
+    Unreadable,
+}
+
+/// The first broken link of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Break {
+    /// 1-based line number (None when the file could not be opened).
+    pub line: Option<u64>,
+    pub kind: BreakKind,
+    /// For `hash_mismatch` the hash the line should carry, for `seq_mismatch` the seq.
+    pub expected: Option<String>,
+    pub found: Option<String>,
+    pub message: String,
+}
+
+/// One chain's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCheck {
+    /// Lines in the file (all of them, also past a break).
+    pub records: u64,
+    /// The chain verifies up to a last `session_end` record.
+    pub closed: bool,
+    pub first_break: Option<Break>,
+}
+
+/// The fields a link needs; the rest of the record is covered by the next line's hash.
+#[derive(Deserialize)]
+struct Link {
+    seq: u64,
+    prev_sha256: String,
+    #[serde(default)]
+    event: Option<String>,
+}
+
+enum LineRead {
+    Eof,
+    Line,
+    /// A last line without `\n`.
+    Partial,
+    TooLong,
+}
+
+/// Read one line (without its `\n`) into `buf`, holding at most `max` bytes; a longer one is skipped.
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<LineRead> {
+    buf.clear();
+    let mut too_long = false;
+    loop {
+        let available = match r.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        if available.is_empty() {
+            return Ok(match (too_long, buf.is_empty()) {
+                (true, _) => LineRead::TooLong,
+                (false, true) => LineRead::Eof,
+                (false, false) => LineRead::Partial,
+            });
+        }
+        let newline = memchr::memchr(b'\n', available);
+        let chunk = &available[..newline.unwrap_or(available.len())];
+        if !too_long {
+            if buf.len() + chunk.len() > max {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let used = newline.map_or(available.len(), |i| i + 1);
+        r.consume(used);
+        if newline.is_some() {
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
+        }
+    }
+}
+
+/// Check one chain, reading it line by line.
+pub fn check(mut reader: impl BufRead) -> ChainCheck {
+    let mut prev = GENESIS.to_owned();
+    let mut seq = 0u64;
+    let mut line_no = 0u64;
+    let mut closed = false;
+    let mut first_break: Option<Break> = None;
+    let mut buf = Vec::new();
+    loop {
+        let read = match read_line(&mut reader, &mut buf, MAX_LINE_BYTES) {
+            Ok(LineRead::Eof) => break,
+            Ok(read) => read,
+            Err(err) => {
+                first_break.get_or_insert(Break {
+                    line: Some(line_no + 1),
+                    kind: BreakKind::Unreadable,
+                    expected: None,
+                    found: None,
+                    message: format!("line {}: cannot read it: {err}", line_no + 1),
+                });
+                break;
+            }
+        };
+        line_no += 1;
+        if first_break.is_some() {
+            continue;
+        }
+        first_break = match read {
+            LineRead::TooLong => Some(simple(
+                line_no,
+                BreakKind::LineTooLong,
+                format!("line {line_no} is longer than {MAX_LINE_BYTES} bytes: not a record thoth wrote"),
+            )),
+            LineRead::Partial => Some(simple(
+                line_no,
+                BreakKind::IncompleteLine,
+                format!("line {line_no} has no line end: the file was cut while being written, or edited"),
+            )),
+            _ => link(&buf, line_no, &mut prev, &mut seq, &mut closed),
+        };
+    }
+    ChainCheck {
+        records: line_no,
+        closed: closed && first_break.is_none(),
+        first_break,
+    }
+}
+
+fn simple(line: u64, kind: BreakKind, message: String) -> Break {
+    Break {
+        line: Some(line),
+        kind,
+        expected: None,
+        found: None,
+        message,
+    }
+}
+
+/// Check that `line` links to the chain so far, and advance it.
+fn link(line: &[u8], n: u64, prev: &mut String, seq: &mut u64, closed: &mut bool) -> Option<Break> {
+    let record: Link = match serde_json::from_slice(line) {
+        Ok(record) => record,
+        Err(err) if err.is_data() => {
+            return Some(simple(
+                n,
+                BreakKind::NotARecord,
+                format!("line {n} is JSON but not an audit record ({err})"),
+            ))
+        }
+        Err(err) => {
+            return Some(simple(
+                n,
+                BreakKind::NotJson,
+                format!("line {n} is not JSON ({err})"),
+            ))
+        }
+    };
+    if record.prev_sha256 != *prev {
+        let why = if n == 1 {
+            "a chain starts with 64 zeros: lines were removed from the start, or line 1 was changed"
+                .to_owned()
+        } else if record.seq == *seq {
+            format!(
+                "line {} was changed (or this line's prev_sha256 was)",
+                n - 1
+            )
+        } else if record.seq > *seq {
+            format!(
+                "{} record(s) are missing before line {n}",
+                record.seq - *seq
+            )
+        } else {
+            format!("a line was inserted or repeated before line {n}")
+        };
+        return Some(Break {
+            line: Some(n),
+            kind: BreakKind::HashMismatch,
+            expected: Some(prev.clone()),
+            found: Some(record.prev_sha256),
+            message: format!(
+                "line {n}: prev_sha256 does not match the hash of the line before it: {why}"
+            ),
+        });
+    }
+    if record.seq != *seq {
+        return Some(Break {
+            line: Some(n),
+            kind: BreakKind::SeqMismatch,
+            expected: Some(seq.to_string()),
+            found: Some(record.seq.to_string()),
+            message: format!("line {n}: seq is {}, expected {}", record.seq, *seq),
+        });
+    }
+    *prev = sha256_hex(line);
+    *seq += 1;
+    *closed = record.event.as_deref() == Some("session_end");
+    None
+}
+
+/// Check the chain in a file.
+pub fn check_file(path: &Path) -> ChainCheck {
+    match std::fs::File::open(path) {
+        Ok(file) => check(std::io::BufReader::with_capacity(64 * 1024, file)),
+        Err(err) => ChainCheck {
+            records: 0,
+            closed: false,
+            first_break: Some(Break {
+                line: None,
+                kind: BreakKind::Unreadable,
+                expected: None,
+                found: None,
+                message: format!("cannot read it: {err}"),
+            }),
+        },
+    }
+}
+
+/// `thoth audit verify --json` (schemas/audit-verify.schema.json).
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub schema_version: u32,
+    /// `ok` when every file verifies (also when there are none), else `broken`.
+    pub status: &'static str,
+    /// The folder searched when no FILE was given.
+    pub directory: Option<String>,
+    pub files: Vec<FileReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    /// `ok` or `broken`.
+    pub status: &'static str,
+    pub records: u64,
+    pub closed: bool,
+    pub first_break: Option<Break>,
+}
+
+/// `thoth audit ...`.
+pub fn run(args: AuditArgs, settings: &Settings) -> Result<Exit, Error> {
+    match args.command {
+        AuditCommand::Verify { json, files } => {
+            let report = if files.is_empty() {
+                let dir = settings.thoth_dir.as_deref().ok_or(home::Error::NoHome)?;
+                verify_dir(&crate::platform::paths::audit_dir(dir))
+            } else {
+                verify_paths(&files)
+            };
+            if json {
+                crate::output::json(&report);
+            } else {
+                crate::output::text(&render(&report));
+            }
+            Ok(if report.status == "ok" {
+                Exit::Ok
+            } else {
+                Exit::Failure
+            })
+        }
+    }
+}
+
+/// Every `*.jsonl` in `dir` (none when it does not exist).
+pub fn verify_dir(dir: &Path) -> VerifyReport {
+    let files = match audit_files(dir) {
+        Ok(paths) => paths
+            .iter()
+            .map(|p| file_report(p, check_file(p)))
+            .collect(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(err) => vec![file_report(
+            dir,
+            ChainCheck {
+                records: 0,
+                closed: false,
+                first_break: Some(Break {
+                    line: None,
+                    kind: BreakKind::Unreadable,
+                    expected: None,
+                    found: None,
+                    message: format!("cannot list the folder: {err}"),
+                }),
+            },
+        )],
+    };
+    report(Some(dir.display().to_string()), files)
+}
+
+/// The files named (a folder stands for its `*.jsonl`).
+pub fn verify_paths(paths: &[PathBuf]) -> VerifyReport {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            files.extend(verify_dir(path).files);
+        } else {
+            files.push(file_report(path, check_file(path)));
+        }
+    }
+    report(None, files)
+}
+
+fn audit_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl") && p.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn file_report(path: &Path, check: ChainCheck) -> FileReport {
+    FileReport {
+        path: path.display().to_string(),
+        status: if check.first_break.is_none() {
+            "ok"
+        } else {
+            "broken"
+        },
+        records: check.records,
+        closed: check.closed,
+        first_break: check.first_break,
+    }
+}
+
+fn report(directory: Option<String>, files: Vec<FileReport>) -> VerifyReport {
+    let broken = files.iter().any(|f| f.first_break.is_some());
+    VerifyReport {
+        schema_version: SCHEMA_VERSION,
+        status: if broken { "broken" } else { "ok" },
+        directory,
+        files,
+    }
+}
+
+/// The report for a person.
+pub fn render(report: &VerifyReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if report.files.is_empty() {
+        let _ = writeln!(
+            out,
+            "no audit logs in {}",
+            report.directory.as_deref().unwrap_or("the paths given")
+        );
+        return out;
+    }
+    for file in &report.files {
+        let records = match file.records {
+            1 => "1 record".to_owned(),
+            n => format!("{n} records"),
+        };
+        match &file.first_break {
+            None if file.closed => {
+                let _ = writeln!(out, "ok      {}  {records}", file.path);
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "ok      {}  {records} (not closed: still running, or it stopped without its closing record)",
+                    file.path
+                );
+            }
+            Some(brk) => {
+                let _ = writeln!(out, "BROKEN  {}  {records}", file.path);
+                let _ = write!(out, "        {}", brk.message);
+                if let (Some(expected), Some(found)) = (&brk.expected, &brk.found) {
+                    let _ = write!(
+                        out,
+                        " (expected {}, found {})",
+                        short(expected),
+                        short(found)
+                    );
+                }
+                out.push('\n');
+            }
+        }
+    }
+    let broken = report
+        .files
+        .iter()
+        .filter(|f| f.first_break.is_some())
+        .count();
+    let total = report.files.len();
+    let files = if total == 1 { "file" } else { "files" };
+    let _ = writeln!(
+        out,
+        "{total} {files}: {} ok, {broken} broken",
+        total - broken
+    );
+    out
+}
+
+/// A hash cut to 16 characters for reading.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(16) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
