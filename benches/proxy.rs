@@ -7,6 +7,10 @@
 //! `arguments.data` as text) on stdin/stdout.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// The loopback HTTPS server of the integration tests, for the enforcer measurement.
+#[path = "../tests/support/https.rs"]
+mod https;
+
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -95,6 +99,7 @@ fn main() {
         );
     };
     report(&thoth);
+    enforcer_overhead(&through_thoth);
     let mb = |k: Option<u64>| {
         k.map(|k| format!("{:.1} MB", k as f64 / 1024.0))
             .unwrap_or_else(|| "-".into())
@@ -135,9 +140,14 @@ struct Client {
 
 impl Client {
     fn spawn(cmd: &[String]) -> Client {
+        Client::spawn_with(cmd, &[])
+    }
+
+    fn spawn_with(cmd: &[String], env: &[(String, String)]) -> Client {
         let mut child = Command::new(&cmd[0])
             .args(&cmd[1..])
             .env("THOTH_ENV", "dev")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -301,4 +311,127 @@ fn serve() {
         out.write_all(b"\n").expect("write");
         out.flush().expect("flush");
     }
+}
+
+const GOVERNED_CALLS: usize = 3_000;
+
+/// Governed tools/call latency through thoth with the local policy alone vs with a loopback HTTPS enforcer
+/// (answering ALLOW at once), against the enforcer's own round trip from a keep-alive client; and how many
+/// TLS connections thoth opened for all those calls.
+fn enforcer_overhead(through_thoth: &[String]) {
+    let dir = std::env::temp_dir().join(format!("thoth-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ca = https::TestCa::new("thoth bench CA");
+    let server = https::Server::https(&ca.leaf());
+    server.route(
+        "POST",
+        "/v1/enforce",
+        vec![https::Reply::json(serde_json::json!({"decision": "ALLOW"}))],
+    );
+    server.route("POST", "/v1/events", vec![https::Reply::status(202, "")]);
+    let ca_path = ca.write_pem(&dir, "ca.pem");
+    let env = vec![
+        ("THOTH_ENFORCER_URL".to_owned(), server.url().to_owned()),
+        ("THOTH_API_KEY".to_owned(), "sk-bench".to_owned()),
+        ("THOTH_TENANT_ID".to_owned(), "bench".to_owned()),
+        ("THOTH_TLS_CA_BUNDLE".to_owned(), ca_path.clone()),
+        ("HOME".to_owned(), dir.display().to_string()),
+    ];
+    let local = governed_latencies(
+        through_thoth,
+        &[("HOME".to_owned(), dir.display().to_string())],
+    );
+    let before = server.connections();
+    let remote = governed_latencies(through_thoth, &env);
+    let connections = server.connections() - before;
+    let own = enforcer_round_trips(server.url(), &ca_path);
+    let p = |v: &[Duration], q: f64| v[((v.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
+    println!();
+    println!("governed tools/call ({GOVERNED_CALLS} calls each)   p50 µs    p99 µs");
+    println!(
+        "  local policy only                  {:>9.1} {:>9.1}",
+        p(&local, 0.5),
+        p(&local, 0.99)
+    );
+    println!(
+        "  loopback HTTPS enforcer            {:>9.1} {:>9.1}",
+        p(&remote, 0.5),
+        p(&remote, 0.99)
+    );
+    println!(
+        "  the enforcer's own round trip      {:>9.1} {:>9.1}",
+        p(&own, 0.5),
+        p(&own, 0.99)
+    );
+    println!(
+        "  thoth's cost over the enforcer at p50: {:+.1} µs (enforcer path - local path - enforcer round trip); TLS connections opened for {GOVERNED_CALLS} calls: {connections}",
+        p(&remote, 0.5) - p(&local, 0.5) - p(&own, 0.5)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn governed_latencies(cmd: &[String], env: &[(String, String)]) -> Vec<Duration> {
+    let mut c = Client::spawn_with(cmd, env);
+    for _ in 0..200 {
+        c.send_call("warm");
+        c.flush();
+        c.recv();
+    }
+    let mut samples: Vec<Duration> = (0..GOVERNED_CALLS)
+        .map(|_| {
+            let t = Instant::now();
+            c.send_call("governed");
+            c.flush();
+            c.recv();
+            t.elapsed()
+        })
+        .collect();
+    c.close();
+    samples.sort_unstable();
+    samples
+}
+
+/// The enforcer's own response time, from a keep-alive HTTPS client in this process.
+fn enforcer_round_trips(base: &str, ca_path: &str) -> Vec<Duration> {
+    let pem = std::fs::read(ca_path).expect("ca");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("ca pem"))
+        .build()
+        .expect("client");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let url = format!("{base}/v1/enforce");
+    runtime.block_on(async {
+        let body = r#"{"tool_name":"echo","tool_args":{"data":"governed"}}"#;
+        for _ in 0..200 {
+            client
+                .post(&url)
+                .body(body)
+                .send()
+                .await
+                .expect("warm")
+                .bytes()
+                .await
+                .expect("body");
+        }
+        let mut samples = Vec::with_capacity(GOVERNED_CALLS);
+        for _ in 0..GOVERNED_CALLS {
+            let t = Instant::now();
+            client
+                .post(&url)
+                .header("x-api-key", "sk-bench")
+                .body(body)
+                .send()
+                .await
+                .expect("post")
+                .bytes()
+                .await
+                .expect("body");
+            samples.push(t.elapsed());
+        }
+        samples.sort_unstable();
+        samples
+    })
 }

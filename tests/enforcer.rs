@@ -455,7 +455,6 @@ fn step_up_then(wait: &str, hold_replies: Vec<Reply>) -> (Enforcer, Thoth, Sessi
 }
 
 #[test]
-
 fn a_hold_resolved_allow_forwards_the_call() {
     let (enforcer, thoth, mut session) = step_up_then(
         "20",
@@ -479,7 +478,6 @@ fn a_hold_resolved_allow_forwards_the_call() {
 }
 
 #[test]
-
 fn a_hold_resolved_block_refuses_the_call() {
     let (_enforcer, thoth, mut session) = step_up_then(
         "20",
@@ -496,7 +494,6 @@ fn a_hold_resolved_block_refuses_the_call() {
 }
 
 #[test]
-
 fn a_hold_not_resolved_in_time_blocks() {
     let (enforcer, thoth, mut session) = step_up_then("1", vec![Reply::status(202, "")]);
     assert_blocked(
@@ -793,4 +790,82 @@ fn plain_http_on_loopback_works() {
     let mut session = start(&thoth, &env, &[]);
     assert_next_call_works(&mut session, 1);
     assert_eq!(server.received_at("POST", ENFORCE).len(), 1);
+}
+
+/// A certificate that fails verification is never an outage: even the allow fallback (honoured in dev)
+/// must not let a man in the middle through.
+#[test]
+fn a_certificate_failure_blocks_even_with_the_allow_fallback() {
+    for (case, ca_for, pin) in [
+        ("wrong CA", "some other CA", None),
+        (
+            "pin mismatch",
+            "",
+            Some("sha256:".to_owned() + &"ab".repeat(32)),
+        ),
+    ] {
+        let enforcer = Enforcer::new();
+        enforcer.answer(vec![allow()]);
+        let thoth = Thoth::new("dev");
+        let other = TestCa::new(ca_for);
+        let mut env = if pin.is_some() {
+            enforcer_env(&thoth, enforcer.server.url(), Some(&enforcer.ca))
+        } else {
+            enforcer_env(&thoth, enforcer.server.url(), Some(&other))
+        };
+        env.push((
+            "THOTH_ENFORCER_FAILURE_DECISION".to_owned(),
+            "allow".to_owned(),
+        ));
+        if let Some(pin) = pin {
+            env.push(("THOTH_TLS_PINNED_CERT_SHA256".to_owned(), pin));
+        }
+        let mut session = start(&thoth, &env, &[]);
+        let resp = call(&mut session, 1, "echo", json!({"mitm": true}));
+        assert_blocked(&resp, "certificate could not be verified");
+        assert!(
+            recorded_calls(&thoth).is_empty(),
+            "{case}: the call reached the server"
+        );
+        assert!(enforcer.enforce_requests().is_empty(), "{case}");
+    }
+}
+
+/// A client cancellation ends the wait for an approval: thoth stops polling the hold, answers nothing for
+/// the cancelled call, and the session goes on.
+#[test]
+fn a_cancelled_call_stops_polling_its_hold() {
+    let (enforcer, thoth, mut session) = step_up_then("30", vec![Reply::status(202, "")]);
+    session.send(&json!({"jsonrpc": "2.0", "id": "held", "method": "tools/call", "params": {"name": "echo", "arguments": {}}}));
+    let polls = || {
+        enforcer
+            .server
+            .received_at("GET", "/v1/enforce/hold/*")
+            .len()
+    };
+    let started = std::time::Instant::now();
+    while polls() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "thoth never polled the hold"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "held", "reason": "user"}}));
+    std::thread::sleep(Duration::from_millis(500));
+    let after_cancel = polls();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        polls(),
+        after_cancel,
+        "polling went on after the cancellation"
+    );
+    // No answer for the cancelled call; the next call is decided (ALLOW) and works.
+    assert_next_call_works(&mut session, 2);
+    assert!(
+        recorded_calls(&thoth)
+            .iter()
+            .all(|c| c["params"]["arguments"] != json!({})),
+        "the held call reached the server"
+    );
 }

@@ -143,6 +143,34 @@ enum Failure {
     Outage(String),
     /// 401 / 403: always BLOCK.
     CredentialRefused(StatusCode),
+    /// The server's certificate failed verification (wrong CA, pin mismatch): always BLOCK. Never the
+    /// fallback: with an `allow` fallback a man in the middle would otherwise get every call through.
+    Untrusted(String),
+}
+
+impl Failure {
+    /// A failed request: a certificate problem is `Untrusted`, anything else an outage.
+    fn of(err: &reqwest::Error) -> Failure {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = source {
+            if let Some(tls) = rustls_error(e) {
+                return Failure::Untrusted(format!("{tls} ({})", net::describe(err)));
+            }
+            source = e.source();
+        }
+        Failure::Outage(net::describe(err))
+    }
+}
+
+/// The TLS error inside `e`, looking through `io::Error` wrappers (hyper nests them, and `io::Error::source`
+/// skips the wrapped error itself).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner: &(dyn std::error::Error + 'static) =
+        e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
 }
 
 /// What every decision future shares: the client, the URLs, the credential header.
@@ -304,6 +332,7 @@ impl Remote {
             Ok(reply) => reply,
             Err(Failure::Outage(why)) => return self.fallback.decide(&tool, &why),
             Err(Failure::CredentialRefused(status)) => return self.credential_refused(status),
+            Err(Failure::Untrusted(why)) => return untrusted(&why),
         };
         tracing::debug!(
             tool, request_id, verdict = ?reply.verdict(), reason_code = ?reply.reason_code(),
@@ -332,7 +361,7 @@ impl Remote {
             .body(body)
             .send()
             .await
-            .map_err(|e| Failure::Outage(net::describe(&e)))?;
+            .map_err(|e| Failure::of(&e))?;
         let status = response.status();
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             return Err(Failure::CredentialRefused(status));
@@ -397,6 +426,7 @@ impl Remote {
                 Ok(Err(Failure::CredentialRefused(status))) => {
                     return self.credential_refused(status)
                 }
+                Ok(Err(Failure::Untrusted(why))) => return untrusted(&why),
                 Ok(Err(Failure::Outage(why))) => {
                     tracing::debug!(tool, hold_token = %hold.hold_token, %why, "hold poll failed; retrying")
                 }
@@ -410,7 +440,7 @@ impl Remote {
             .request(reqwest::Method::GET, url)
             .send()
             .await
-            .map_err(|e| Failure::Outage(net::describe(&e)))?;
+            .map_err(|e| Failure::of(&e))?;
         let status = response.status();
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -434,6 +464,17 @@ impl Remote {
 }
 
 /// The response body, up to `MAX_REPLY_BYTES`.
+/// The enforcer could not prove who it is: block, whatever the fallback says.
+fn untrusted(why: &str) -> Decision {
+    tracing::error!(%why, "the enforcer's certificate failed verification; blocking (the fallback never applies to certificate failures)");
+    Decision::Block(Refusal {
+        reason: format!(
+            "the enforcer's certificate could not be verified ({why}); check THOTH_ENFORCER_URL, THOTH_TLS_CA_BUNDLE and THOTH_TLS_PINNED_CERT_SHA256"
+        ),
+        violation_id: new_id("v"),
+    })
+}
+
 async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| net::describe(&e))? {

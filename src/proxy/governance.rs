@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use tokio::task::{Id, JoinError, JoinSet};
+use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 
 use super::router::Finished;
 use crate::audit::events::EventSink;
@@ -24,6 +24,8 @@ pub struct Governance {
     /// Decisions still being made (by the enforcer), with the call each is for.
     pending: JoinSet<(u64, Decision)>,
     calls: HashMap<Id, ToolCall>,
+    /// The same tasks by call, so a cancelled call's decision (say, a hold being polled) can be stopped.
+    deciding: HashMap<u64, AbortHandle>,
 }
 
 impl Governance {
@@ -42,6 +44,7 @@ impl Governance {
             forwarded: HashMap::new(),
             pending: JoinSet::new(),
             calls: HashMap::new(),
+            deciding: HashMap::new(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Governance {
                 let proxy = call.proxy_id;
                 let handle = self.pending.spawn(async move { (proxy, decision.await) });
                 self.calls.insert(handle.id(), call);
+                self.deciding.insert(proxy, handle);
                 None
             }
         }
@@ -81,14 +85,26 @@ impl Governance {
     ) -> Option<(u64, Decision)> {
         match joined {
             Ok((task, (proxy, decision))) => {
+                self.deciding.remove(&proxy);
                 if let Some(call) = self.calls.remove(&task) {
                     self.record(&call, &decision, DecisionSource::Enforcer);
                 }
                 Some((proxy, decision))
             }
+            Err(err) if err.is_cancelled() => {
+                // Aborted because the client cancelled the call: nothing to answer.
+                if let Some(call) = self.calls.remove(&err.id()) {
+                    self.deciding.remove(&call.proxy_id);
+                    if let Some(audit) = &self.audit {
+                        audit.cancelled(call.proxy_id, &call.name);
+                    }
+                }
+                None
+            }
             Err(err) => {
                 tracing::error!(error = %err, "a policy decision failed; blocking the call");
                 let call = self.calls.remove(&err.id())?;
+                self.deciding.remove(&call.proxy_id);
                 let decision = Decision::Block(Refusal {
                     reason: "the policy decision failed".into(),
                     violation_id: new_id("v"),
@@ -111,6 +127,14 @@ impl Governance {
         }
         if let Some(events) = &self.events {
             events.pre(&call.name, call.arguments.clone(), kind, self.tool_calls);
+        }
+    }
+
+    /// The client cancelled a call before its decision: stop deciding (polling a hold, say).
+    pub fn abandoned(&mut self, proxy_id: u64) {
+        if let Some(task) = self.deciding.remove(&proxy_id) {
+            tracing::debug!(proxy_id, "stopping the decision of a cancelled call");
+            task.abort();
         }
     }
 

@@ -24,6 +24,8 @@ pub enum Route {
     Govern(ToolCall),
     /// A forwarded tools/call got its answer (for the audit log and TOOL_CALL_POST events).
     Finished(Finished),
+    /// The client cancelled a call still waiting for its decision: stop deciding it (an enforcer hold).
+    Abandoned(u64),
 }
 
 /// How a forwarded tools/call ended.
@@ -297,6 +299,7 @@ impl Router {
                 request_id = target.get(),
                 "tools/call cancelled before its decision: never forwarded"
             );
+            out.push(Route::Abandoned(proxy));
             return;
         }
         if let Some(span) = span_of(line, target) {

@@ -237,6 +237,7 @@ fn dispatch(
             Route::ToServer(frame) => to_server.send(frame),
             Route::ToClient(frame) => to_client.send(frame),
             Route::Finished(done) => governance.finished(done),
+            Route::Abandoned(proxy) => governance.abandoned(proxy),
             Route::Govern(call) => {
                 let Some((proxy, decision)) = governance.govern(call) else {
                     continue;
@@ -246,7 +247,7 @@ fn dispatch(
                     match route {
                         Route::ToServer(frame) => to_server.send(frame),
                         Route::ToClient(frame) => to_client.send(frame),
-                        Route::Govern(_) | Route::Finished(_) => {}
+                        Route::Govern(_) | Route::Finished(_) | Route::Abandoned(_) => {}
                     }
                 }
             }

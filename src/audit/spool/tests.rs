@@ -218,6 +218,8 @@ fn shedding_says_so_in_the_log() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Parallel tests share tracing's callsite cache: make this subscriber's interest count.
+        tracing::callsite::rebuild_interest_cache();
         let limits = SpoolLimits {
             max_bytes: u64::MAX,
             max_batches: 2,

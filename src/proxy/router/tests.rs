@@ -331,11 +331,15 @@ fn cancellation_closes_the_entry_and_is_translated() {
         &mut r,
         r#"{"jsonrpc":"2.0","id":"y","method":"tools/call","params":{"name":"t"}}"#,
     ));
-    assert!(client(
+    // Nothing goes to the server; the session is told to stop deciding it.
+    let routes = client(
         &mut r,
-        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"y"}}"#
-    )
-    .is_empty());
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"y"}}"#,
+    );
+    assert!(
+        matches!(&routes[..], [Route::Abandoned(p)] if *p == call.proxy_id),
+        "{routes:?}"
+    );
     let mut out = Vec::new();
     r.on_decision(call.proxy_id, Decision::Allow, &mut out);
     assert!(out.is_empty());
