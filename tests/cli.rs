@@ -328,3 +328,27 @@ fn a_real_sdk_client_sees_runtime_user_refusals_on_initialize() {
     let seen = sdk_initialize(&t, &[("THOTH_REQUIRE_NON_ROOT", "false")]);
     assert_eq!(seen, json!({"initialized": true, "server": "env"}));
 }
+
+#[test]
+fn a_bad_agent_id_is_refused_naming_the_flag() {
+    let t = Thoth::new("dev");
+    let mut s = t.run(
+        &["--agent-id", "../etc/passwd"],
+        &["python3", "-c", ENV_SERVER],
+    );
+    let reply = s.request(json!(1), "initialize", init_params());
+    assert_eq!(reply["error"]["code"], -32603);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--agent-id"),
+        "{reply}"
+    );
+    s.close_stdin();
+    assert_eq!(
+        s.wait_timeout(Duration::from_secs(10))
+            .and_then(|st| st.code()),
+        Some(1)
+    );
+}

@@ -36,6 +36,11 @@ pub enum Error {
     },
     #[error("{}", .0.join("; "))]
     RuntimeUser(Vec<String>),
+    #[error("--agent-id {value:?} is not valid: expected {expected}")]
+    AgentId {
+        value: String,
+        expected: &'static str,
+    },
     #[error("could not start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("I/O on the MCP pipes failed: {0}")]
@@ -48,6 +53,7 @@ impl Hint for Error {
             Error::NoServerCommand => Some("usage: thoth run [flags] -- <server command...>".into()),
             Error::Spawn { .. } => Some("check the server command after `--` and that it is on PATH (Claude Desktop starts servers with a bare PATH: use an absolute path)".into()),
             Error::RuntimeUser(_) => Some("run thoth as the logged-in user (as Claude Desktop does), or set THOTH_REQUIRE_NON_ROOT=false (THOTH_ENV=dev relaxes it on a developer machine); `thoth doctor` shows every check".into()),
+            Error::AgentId { .. } => Some("fix --agent-id (in claude_desktop_config.json, the server's args)".into()),
             Error::Runtime(_) | Error::Io(_) => None,
         }
     }
@@ -68,14 +74,41 @@ fn setting_flags(args: &RunArgs) -> Vec<(&'static str, String)> {
     flags
 }
 
-/// The agent id when none is given: the server program's file name (`server-everything`, `python3`).
+/// The agent id when none is given: the server program's file name (`server-everything`, `python3`), with
+/// anything an id may not hold replaced by `-`.
 fn default_agent_id(server: &[OsString]) -> String {
-    server
+    let stem = server
         .first()
         .and_then(|p| Path::new(p).file_stem())
         .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "mcp-server".into())
+        .unwrap_or_default();
+    let cleaned: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned
+        .trim_start_matches(['.', '-'])
+        .chars()
+        .take(128)
+        .collect::<String>();
+    crate::settings::validate::id(&cleaned).unwrap_or_else(|_| "mcp-server".into())
+}
+
+/// `--agent-id` (it goes into enforcer requests, events and the audit log), else the default.
+fn agent_id(args: &RunArgs) -> Result<String, Error> {
+    match &args.agent_id {
+        Some(id) => crate::settings::validate::id(id).map_err(|expected| Error::AgentId {
+            value: id.clone(),
+            expected,
+        }),
+        None => Ok(default_agent_id(&args.server)),
+    }
 }
 
 /// Run `thoth run` to completion.
@@ -129,10 +162,7 @@ fn prepare(
             tracing::warn!(error = %err, "could not prepare ~/.thoth; going on without it");
         }
     }
-    let agent_id = args
-        .agent_id
-        .clone()
-        .unwrap_or_else(|| default_agent_id(&args.server));
+    let agent_id = agent_id(args)?;
     let selected = select::select(
         &settings,
         &agent_id,
@@ -251,4 +281,22 @@ async fn refuse(err: crate::Error) -> Result<Exit, crate::Error> {
     crate::output::report(&err);
     session::refuse(&message, hint.as_deref()).await;
     Ok(Exit::Failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_agent_ids_are_valid_ids() {
+        let id = |p: &str| default_agent_id(&[OsString::from(p)]);
+        assert_eq!(
+            id("/usr/local/bin/mcp-server-everything"),
+            "mcp-server-everything"
+        );
+        assert_eq!(id("/usr/bin/npx.cmd"), "npx");
+        assert_eq!(id("/opt/my server (beta)"), "my-server--beta-");
+        assert_eq!(id("/opt/..."), "mcp-server");
+        assert_eq!(id(""), "mcp-server");
+    }
 }
