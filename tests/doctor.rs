@@ -3,11 +3,10 @@
 
 use serde_json::Value;
 
-use crate::support::{repo_root, Thoth};
+use crate::support::Thoth;
 
 fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(repo_root().join("schemas/doctor.schema.json")).unwrap();
-    jsonschema::draft202012::new(&serde_json::from_str(&text).unwrap()).unwrap()
+    crate::support::schema_validator("doctor.schema.json")
 }
 
 /// Run `thoth doctor --json` with extra env; returns (exit code, report, stderr).

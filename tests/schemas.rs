@@ -5,24 +5,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{init_params, repo_root, Thoth};
+use crate::support::{assert_valid, init_params, repo_root, Thoth};
 
 fn validator(name: &str) -> jsonschema::Validator {
-    let path = repo_root().join("schemas").join(name);
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    jsonschema::draft202012::new(&schema)
-        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
-}
-
-fn assert_valid(v: &jsonschema::Validator, instance: &Value) {
-    let errors: Vec<String> = v
-        .iter_errors(instance)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{instance} does not match its schema: {errors:?}"
-    );
+    crate::support::schema_validator(name)
 }
 
 /// A server that answers initialize and hangs on every other request, then exits when told to.

@@ -296,3 +296,23 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// The JSON Schema `schemas/<name>` (draft 2020-12), compiled; panics if the schema itself is invalid.
+pub fn schema_validator(name: &str) -> jsonschema::Validator {
+    let path = repo_root().join("schemas").join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema)
+        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
+}
+
+/// Assert `instance` matches the schema, listing every violation with its path.
+pub fn assert_valid(v: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{instance} does not match its schema: {errors:?}"
+    );
+}
