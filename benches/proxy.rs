@@ -178,6 +178,8 @@ impl Client {
         let mut child = Command::new(&cmd[0])
             .args(&cmd[1..])
             .env("THOTH_ENV", "dev")
+            // A scratch home: thoth keeps its audit log there, not in the user's own ~/.thoth.
+            .env("HOME", std::env::temp_dir().join("thoth-bench-home"))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
