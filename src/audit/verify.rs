@@ -61,6 +61,23 @@ pub struct ChainCheck {
     pub first_break: Option<Break>,
 }
 
+impl ChainCheck {
+    /// A file (or folder) that could not be read at all.
+    fn unreadable(message: String) -> ChainCheck {
+        ChainCheck {
+            records: 0,
+            closed: false,
+            first_break: Some(Break {
+                line: None,
+                kind: BreakKind::Unreadable,
+                expected: None,
+                found: None,
+                message,
+            }),
+        }
+    }
+}
+
 /// The fields a link needs; the rest of the record is covered by the next line's hash.
 #[derive(Deserialize)]
 struct Link {
@@ -240,17 +257,7 @@ fn link(line: &[u8], n: u64, prev: &mut String, seq: &mut u64, closed: &mut bool
 pub fn check_file(path: &Path) -> ChainCheck {
     match std::fs::File::open(path) {
         Ok(file) => check(std::io::BufReader::with_capacity(64 * 1024, file)),
-        Err(err) => ChainCheck {
-            records: 0,
-            closed: false,
-            first_break: Some(Break {
-                line: None,
-                kind: BreakKind::Unreadable,
-                expected: None,
-                found: None,
-                message: format!("cannot read it: {err}"),
-            }),
-        },
+        Err(err) => ChainCheck::unreadable(format!("cannot read it: {err}")),
     }
 }
 
@@ -309,17 +316,7 @@ pub fn verify_dir(dir: &Path) -> VerifyReport {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(err) => vec![file_report(
             dir,
-            ChainCheck {
-                records: 0,
-                closed: false,
-                first_break: Some(Break {
-                    line: None,
-                    kind: BreakKind::Unreadable,
-                    expected: None,
-                    found: None,
-                    message: format!("cannot list the folder: {err}"),
-                }),
-            },
+            ChainCheck::unreadable(format!("cannot list the folder: {err}")),
         )],
     };
     report(Some(dir.display().to_string()), files)
