@@ -23,6 +23,19 @@ for line in sys.stdin:
     sys.stdout.flush()
 "#;
 
+/// `run --agent-id env -- python3 -c ENV_SERVER`: thoth in front of the env server.
+fn env_server_run() -> [&'static str; 7] {
+    [
+        "run",
+        "--agent-id",
+        "env",
+        "--",
+        "python3",
+        "-c",
+        ENV_SERVER,
+    ]
+}
+
 #[test]
 fn version_and_help_name_every_command() {
     let t = Thoth::new("dev");
@@ -139,15 +152,7 @@ fn thoth_secrets_never_reach_the_server() {
         .env("THOTH_AUTH_TOKEN_FILE", "/tmp/x")
         .env("THOTH_FUTURE_SECRET", "s3")
         .env("THOTH_TENANT_ID", "acme")
-        .args([
-            "run",
-            "--agent-id",
-            "env",
-            "--",
-            "python3",
-            "-c",
-            ENV_SERVER,
-        ]);
+        .args(env_server_run());
     let mut s = crate::support::Session::spawn(cmd);
     let reply = s.request(json!(1), "initialize", init_params());
     let seen: Vec<String> = serde_json::from_value(reply["result"]["env"].clone()).unwrap();
@@ -264,15 +269,7 @@ fn sdk_initialize(t: &Thoth, env: &[(&str, &str)]) -> Value {
         .envs(env.iter().copied())
         .arg(crate::support::repo_root().join("tests/peers/initialize_probe.py"))
         .arg(crate::support::thoth_bin())
-        .args([
-            "run",
-            "--agent-id",
-            "env",
-            "--",
-            "python3",
-            "-c",
-            ENV_SERVER,
-        ])
+        .args(env_server_run())
         .output()
         .unwrap();
     assert!(

@@ -73,14 +73,7 @@ fn start(thoth: &Thoth, env: &[(String, String)], flags: &[&str]) -> Session {
         .arg("--record")
         .arg(record_path(thoth));
     let mut session = Session::spawn(cmd);
-    let resp = session.request(json!("init"), "initialize", init_params());
-    assert_eq!(
-        resp["result"]["serverInfo"]["name"],
-        "fixture-server",
-        "{resp}\nstderr:\n{}",
-        session.stderr()
-    );
-    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    session.initialize_fixture();
     session
 }
 

@@ -27,13 +27,7 @@ fn record_path(thoth: &Thoth) -> PathBuf {
 }
 
 fn initialize(session: &mut Session) {
-    let resp = session.request(json!("init"), "initialize", init_params());
-    assert_eq!(
-        resp["result"]["serverInfo"]["name"], "fixture-server",
-        "{resp}"
-    );
-    assert_eq!(resp["result"]["protocolVersion"], "2025-06-18", "{resp}");
-    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    session.initialize_fixture();
 }
 
 fn call_frame(id: Value, tool: &str, arguments: Value) -> Value {

@@ -90,14 +90,7 @@ fn start(thoth: &Thoth, flags: &[&str]) -> (Session, PathBuf) {
             record.to_str().expect("utf-8 path"),
         ],
     );
-    let resp = session.request(json!("init"), "initialize", init_params());
-    assert_eq!(
-        resp["result"]["serverInfo"]["name"],
-        "fixture-server",
-        "{resp}\nstderr:\n{}",
-        session.stderr()
-    );
-    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    session.initialize_fixture();
     (session, record)
 }
 

@@ -143,12 +143,9 @@ impl Outbound {
         Outbound { parts }
     }
 
-    pub fn len(&self) -> usize {
+    /// Bytes on the wire, newline included.
+    pub fn wire_len(&self) -> usize {
         self.parts.iter().map(Bytes::len).sum::<usize>() + 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The frame as one contiguous buffer without the newline (tests, rare paths).

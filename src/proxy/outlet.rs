@@ -57,7 +57,7 @@ impl Outlet {
     /// Queue a frame; silently dropped once the outlet is closed or its peer is gone (the writer said so).
     pub fn send(&self, frame: Outbound) {
         if let Some(tx) = &self.tx {
-            let len = frame.len();
+            let len = frame.wire_len();
             self.backlog.fetch_add(len, Ordering::AcqRel);
             if tx.send(frame).is_err() {
                 self.backlog.fetch_sub(len, Ordering::AcqRel);
@@ -104,5 +104,5 @@ async fn write_one<W: AsyncWrite + Unpin>(
         out.write_all(part).await?;
     }
     out.write_all(b"\n").await?;
-    Ok(frame.len())
+    Ok(frame.wire_len())
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -293,10 +293,6 @@ pub fn fixture(rel: &str) -> PathBuf {
     repo_root().join("tests").join("fixtures").join(rel)
 }
 
-pub fn exists(p: &Path) -> bool {
-    p.exists()
-}
-
 /// The JSON Schema `schemas/<name>` (draft 2020-12), compiled; panics if the schema itself is invalid.
 pub fn schema_validator(name: &str) -> jsonschema::Validator {
     let path = repo_root().join("schemas").join(name);
@@ -315,4 +311,21 @@ pub fn assert_valid(v: &jsonschema::Validator, instance: &Value) {
         errors.is_empty(),
         "{instance} does not match its schema: {errors:?}"
     );
+}
+
+impl Session {
+    /// `initialize` the fixture server through thoth, check that it answered (with the protocol version
+    /// echoed), and send `notifications/initialized`.
+    pub fn initialize_fixture(&mut self) -> Value {
+        let resp = self.request(serde_json::json!("init"), "initialize", init_params());
+        assert_eq!(
+            resp["result"]["serverInfo"]["name"],
+            "fixture-server",
+            "{resp}\nstderr:\n{}",
+            self.stderr()
+        );
+        assert_eq!(resp["result"]["protocolVersion"], "2025-06-18", "{resp}");
+        self.send(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        resp
+    }
 }
