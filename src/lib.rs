@@ -16,6 +16,7 @@ pub mod policy;
 pub mod proxy;
 pub mod runtime_user;
 pub mod settings;
+pub mod wrap;
 
 pub use error::Error;
 pub use exit::Exit;

@@ -6,6 +6,7 @@ pub mod managed_paths;
 pub mod paths;
 #[cfg(windows)]
 pub mod registry;
+pub mod users;
 
 use std::process::ExitStatus;
 
