@@ -3,10 +3,15 @@
 //! editing go through a concrete syntax tree (`document`), so key order, formatting and comments survive.
 
 pub mod document;
+pub mod edit;
 pub mod entry;
 pub mod inspect;
 pub mod locate;
+pub mod record;
 pub mod wrapped;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 
