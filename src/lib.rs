@@ -31,5 +31,7 @@ pub fn run(
         cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
+        cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
+        cli::Command::Status(args) => fleet::status::run(args),
     }
 }

@@ -3,3 +3,4 @@
 
 pub mod doctor;
 pub mod set_api_key;
+pub mod status;

@@ -133,6 +133,26 @@ fn passwd(lookup: Lookup) -> Option<TargetUser> {
     })
 }
 
+pub fn copy_owner_and_mode(file: &File, like: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if is_root() {
+        std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid()))?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
+}
+
+pub fn give_to(file: &File, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if is_root() {
+        std::os::unix::fs::fchown(file, uid, gid)?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+pub fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
 pub fn make_private(path: &std::path::Path) -> io::Result<bool> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)?;

@@ -112,6 +112,18 @@ pub fn console_user() -> Option<TargetUser> {
     lookup_user(&name)
 }
 
+pub fn copy_owner_and_mode(_file: &std::fs::File, _like: &std::fs::Metadata) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn give_to(_file: &std::fs::File, _uid: Option<u32>, _gid: Option<u32>) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn sync_dir(_dir: &std::path::Path) -> io::Result<()> {
+    Ok(())
+}
+
 pub fn make_private(_path: &std::path::Path) -> io::Result<bool> {
     Ok(false)
 }

@@ -51,7 +51,8 @@ impl Inspection {
 /// Read the file and classify every server.
 pub fn inspect(path: &Path) -> Result<Inspection, Error> {
     let text = read_text(path)?;
-    let doc = Document::parse(path, &text)?;
+    let path = std::path::absolute(path).unwrap_or(path.to_owned());
+    let doc = Document::parse(&path, &text)?;
     Ok(classify(&doc))
 }
 

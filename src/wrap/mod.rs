@@ -2,12 +2,15 @@
 //! edited in place without losing a byte outside the servers it governs (DESIGN.md §1, issue 5). Reading and
 //! editing go through a concrete syntax tree (`document`), so key order, formatting and comments survive.
 
+pub mod cli_args;
 pub mod document;
 pub mod edit;
 pub mod entry;
 pub mod inspect;
 pub mod locate;
 pub mod record;
+pub mod run;
+pub mod save;
 pub mod wrapped;
 
 #[cfg(test)]
@@ -16,6 +19,7 @@ mod tests;
 use std::path::PathBuf;
 
 pub use inspect::{inspect, Inspection, ServerState};
+pub use run::run;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
