@@ -357,7 +357,7 @@ fn broken_files_are_refused_naming_the_file_and_position_and_left_untouched() {
             siblings(&config)
         );
         let status = t.output(&["status", config.to_str().unwrap()]);
-        assert_eq!(status.status.code(), Some(2), "{name}");
+        assert_eq!(status.status.code(), Some(3), "{name}");
         assert!(status.stdout.is_empty());
     }
 }
@@ -606,4 +606,51 @@ fn a_real_client_reaches_the_original_server_through_a_wrapped_entry() {
         seen,
         json!({"initialized": true, "server": "fixture-server"})
     );
+}
+
+#[test]
+fn for_user_names_whose_config_and_bad_intent_maps_are_refused() {
+    let t = Thoth::new("dev");
+    let out = wrap(&t, &["--for-user", "no-such-user-thoth-test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no user named no-such-user-thoth-test"),
+        "{}",
+        stderr(&out)
+    );
+    let status = t.output(&["status", "--for-user", "no-such-user-thoth-test"]);
+    assert_eq!(status.status.code(), Some(3));
+
+    // The user thoth runs as, named: their config under $HOME (the test's).
+    let me = thoth::platform::user_name().expect("a user name");
+    let default = t
+        .home
+        .path()
+        .join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(default.parent().unwrap()).unwrap();
+    let out = wrap(&t, &["--for-user", &me, "--create"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(default.exists());
+    let status = t.output(&["status", "--for-user", &me]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+
+    let config = place(&t, "older-wrap.json");
+    let original = std::fs::read(&config).unwrap();
+    let map = t.home.path().join("map.json");
+    std::fs::write(&map, r#"{"plain": 7}"#).unwrap();
+    let out = wrap(
+        &t,
+        &[
+            "--intent-map",
+            map.to_str().unwrap(),
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(map.to_str().unwrap()) && stderr(&out).contains("\"plain\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), original);
 }
