@@ -580,28 +580,15 @@ fn a_real_client_reaches_the_original_server_through_a_wrapped_entry() {
     let entry = read_json(&config)["mcpServers"]["fixture"].clone();
     let command = entry["command"].as_str().unwrap();
     assert_eq!(Path::new(command), thoth_bin().canonicalize().unwrap());
-    let args: Vec<&str> = entry["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    let probe = std::process::Command::new(crate::support::python())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", t.home.path())
-        .env("THOTH_ENV", "dev")
-        .arg(crate::support::repo_root().join("tests/peers/initialize_probe.py"))
-        .arg(command)
-        .args(&args)
-        .output()
-        .unwrap();
-    assert!(
-        probe.status.success(),
-        "{}",
-        String::from_utf8_lossy(&probe.stderr)
+    let mut probe = vec![std::ffi::OsString::from(command)];
+    probe.extend(
+        entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().into()),
     );
-    let seen: Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let seen = crate::support::sdk_initialize(&t, &[], &probe);
     assert_eq!(
         seen,
         json!({"initialized": true, "server": "fixture-server"})
@@ -653,4 +640,43 @@ fn for_user_names_whose_config_and_bad_intent_maps_are_refused() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(&config).unwrap(), original);
+}
+
+/// The Jamf policy script (mdm/jamf/wrap-config.sh) with Jamf's positional parameters, against the current
+/// user's default config; run twice, the second run writes nothing.
+#[cfg(unix)]
+#[test]
+fn the_jamf_policy_script_wraps_the_config() {
+    let t = Thoth::new("dev");
+    let config = t
+        .home
+        .path()
+        .join(".config/Claude/claude_desktop_config.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::copy(fixture("wrap/older-wrap.json"), &config).unwrap();
+    let script = crate::support::repo_root().join("mdm/jamf/wrap-config.sh");
+    let bin = thoth_bin();
+    let run = || {
+        let cmd = t.command();
+        std::process::Command::new("sh")
+            .env_clear()
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .arg(&script)
+            .args(["/", "mac-001", "", "acme", "progressive"])
+            .arg(&bin)
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = read_json(&config);
+    assert_eq!(v["mcpServers"]["plain"]["command"], bin.to_str().unwrap());
+    let args = &v["mcpServers"]["plain"]["args"];
+    assert_eq!(args[4], "acme");
+    assert_eq!(args[6], "progressive");
+    let text = std::fs::read(&config).unwrap();
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("nothing written"), "{}", stdout(&out));
+    assert_eq!(std::fs::read(&config).unwrap(), text);
 }
