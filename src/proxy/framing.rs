@@ -26,7 +26,40 @@ pub struct LineCodec {
     /// Where to resume scanning for `\n` in the buffer (bytes before it hold none).
     scanned: usize,
     /// Set while skipping the rest of an oversized line.
-    discarding: Option<(BytesMut, usize)>,
+    discarding: Option<Discard>,
+}
+
+/// The part of an oversized line kept so far, its length, and whether its last byte was `\r` (not part of
+/// the line if `\n` follows, exactly as for a line that arrived whole).
+#[derive(Debug, Default)]
+struct Discard {
+    prefix: BytesMut,
+    len: usize,
+    last_cr: bool,
+}
+
+impl Discard {
+    fn take(&mut self, bytes: &[u8]) {
+        LineCodec::keep_prefix(&mut self.prefix, bytes);
+        self.len += bytes.len();
+        if let Some(&last) = bytes.last() {
+            self.last_cr = last == b'\r';
+        }
+    }
+
+    /// The frame once the line's `\n` arrived: a trailing `\r` dropped from length and prefix.
+    fn finish(mut self) -> Frame {
+        if self.last_cr {
+            if self.prefix.len() == self.len {
+                self.prefix.truncate(self.len - 1);
+            }
+            self.len -= 1;
+        }
+        Frame::Oversized {
+            prefix: self.prefix,
+            len: self.len,
+        }
+    }
 }
 
 impl LineCodec {
@@ -50,18 +83,16 @@ impl Decoder for LineCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Self::Error> {
         loop {
-            if let Some((prefix, len)) = self.discarding.as_mut() {
+            if let Some(discard) = self.discarding.as_mut() {
                 match memchr::memchr(b'\n', buf) {
                     Some(i) => {
-                        Self::keep_prefix(prefix, &buf[..i]);
-                        *len += i;
+                        discard.take(&buf[..i]);
                         let _ = buf.split_to(i + 1);
-                        let (prefix, len) = self.discarding.take().unwrap_or_default();
-                        return Ok(Some(Frame::Oversized { prefix, len }));
+                        let discard = self.discarding.take().unwrap_or_default();
+                        return Ok(Some(discard.finish()));
                     }
                     None => {
-                        Self::keep_prefix(prefix, buf);
-                        *len += buf.len();
+                        discard.take(buf);
                         buf.clear();
                         return Ok(None);
                     }
@@ -87,10 +118,11 @@ impl Decoder for LineCodec {
                     }
                     return Ok(Some(Frame::Line(line)));
                 }
-                None if buf.len() > self.max_line_bytes => {
-                    let mut prefix = BytesMut::new();
-                    Self::keep_prefix(&mut prefix, buf);
-                    self.discarding = Some((prefix, buf.len()));
+                // One byte of room past the cap: it may be the `\r` of a line exactly at the cap.
+                None if buf.len() > self.max_line_bytes + 1 => {
+                    let mut discard = Discard::default();
+                    discard.take(buf);
+                    self.discarding = Some(discard);
                     self.scanned = 0;
                     buf.clear();
                 }
@@ -107,8 +139,8 @@ impl Decoder for LineCodec {
             return Ok(Some(frame));
         }
         // A last line without a newline still counts; so does an oversized tail.
-        if let Some((prefix, len)) = self.discarding.take() {
-            return Ok(Some(Frame::Oversized { prefix, len }));
+        if let Some(discard) = self.discarding.take() {
+            return Ok(Some(discard.finish()));
         }
         self.scanned = 0;
         if buf.is_empty() || buf.iter().all(u8::is_ascii_whitespace) {
@@ -118,6 +150,11 @@ impl Decoder for LineCodec {
         let mut line = buf.split();
         if line.last() == Some(&b'\r') {
             line.truncate(line.len() - 1);
+        }
+        if line.len() > self.max_line_bytes {
+            let len = line.len();
+            line.truncate(RECOVERY_PREFIX_BYTES);
+            return Ok(Some(Frame::Oversized { prefix: line, len }));
         }
         Ok(Some(Frame::Line(line)))
     }
@@ -245,5 +282,29 @@ mod tests {
     #[test]
     fn exactly_the_cap_is_accepted() {
         assert_eq!(frames(3, &[b"abc\n"]), vec![line(b"abc")]);
+    }
+
+    /// Found by the framing fuzz target: how a line is cut into reads must not change its frame.
+    #[test]
+    fn a_crlf_line_at_the_cap_is_the_same_however_it_arrives() {
+        let whole = frames(4, &[b"abcd\r\n"]);
+        assert_eq!(whole, vec![line(b"abcd")]);
+        assert_eq!(frames(4, &[b"ab", b"cd\r", b"\n"]), whole);
+        let over = Frame::Oversized {
+            prefix: BytesMut::from(&b"abcde"[..]),
+            len: 5,
+        };
+        assert_eq!(frames(4, &[b"abcde\r\n"]), vec![over]);
+        let over = Frame::Oversized {
+            prefix: BytesMut::from(&b"abcde"[..]),
+            len: 5,
+        };
+        assert_eq!(frames(4, &[b"ab", b"cde", b"\r", b"\n"]), vec![over]);
+        // A last line without a newline is held to the cap too.
+        let over = Frame::Oversized {
+            prefix: BytesMut::from(&b"abcde"[..]),
+            len: 5,
+        };
+        assert_eq!(frames(4, &[b"abcde"]), vec![over]);
     }
 }

@@ -1,0 +1,51 @@
+//! wrap-config on any text: parsing never panics; for a config it accepts, wrap gives JSON (with the same
+//! comments allowance), a second wrap changes no byte, and unwrap gives back a document equal to the input.
+#![no_main]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use thoth::wrap::document::Document;
+use thoth::wrap::edit::{apply, Plan, WrapPlan};
+use thoth::wrap::record::Records;
+
+fn run(text: &str, plan: &Plan, records: &mut Records) -> String {
+    let doc = Document::parse(Path::new("fuzz.json"), text).expect("thoth's own output parses");
+    apply(&doc, plan, records);
+    doc.to_text()
+}
+
+/// The JSON value of a document, comments and formatting aside (keys sorted: order is the property test's).
+fn value(text: &str) -> serde_json::Value {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    jsonc_parser::parse_to_serde_value::<serde_json::Value>(text, &Default::default()).expect("JSON")
+}
+
+fuzz_target!(|text: &str| {
+    let Ok(doc) = Document::parse(Path::new("fuzz.json"), text) else { return };
+    // An entry wrapped already unwraps to its inner server, not to itself: only idempotence holds there.
+    let pre_wrapped = !thoth::wrap::inspect::classify(&doc).governed_names().is_empty();
+    drop(doc);
+    let wrap = Plan {
+        wrap: Some(WrapPlan {
+            thoth_path: "/usr/local/bin/thoth".into(),
+            tenant_id: Some("acme".into()),
+            enforcement_mode: "block".into(),
+            agent_id_prefix: None,
+            env: vec![("THOTH_ENV".into(), "prod".into())],
+            intents: BTreeMap::new(),
+        }),
+        only: vec![],
+        exclude: vec![],
+    };
+    let unwrap = Plan { wrap: None, only: vec![], exclude: vec![] };
+    let mut records = Records::default();
+    let wrapped = run(text, &wrap, &mut records);
+    let again = run(&wrapped, &wrap, &mut records);
+    assert_eq!(again, wrapped, "wrap is idempotent");
+    if !pre_wrapped {
+        let back = run(&wrapped, &unwrap, &mut records);
+        assert_eq!(value(&back), value(text), "unwrap undoes wrap");
+    }
+});
