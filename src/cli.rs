@@ -46,6 +46,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
     Audit(crate::audit::cli_args::AuditArgs),
+    /// Install the newest signed release of thoth (alias: self-update); `--check` only looks,
+    /// `--rollback` puts the previous binary back.
+    #[command(visible_alias = "self-update")]
+    Update(crate::update::cli_args::UpdateArgs),
 }
 
 /// `thoth set-api-key`.

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod proxy;
 pub mod runtime_user;
 pub mod settings;
+pub mod update;
 
 pub use error::Error;
 pub use exit::Exit;
@@ -30,5 +31,6 @@ pub fn run(
         cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
+        cli::Command::Update(args) => update::run(args, &settings?),
     }
 }

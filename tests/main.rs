@@ -12,3 +12,4 @@ mod policy;
 mod real_peers;
 mod schemas;
 mod settings_precedence;
+mod update;

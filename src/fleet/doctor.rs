@@ -27,6 +27,8 @@ pub struct DoctorReport {
     pub runtime: Option<RuntimeUser>,
     pub policy: Option<PolicyRow>,
     pub credentials: CredentialRow,
+    /// Self-update policy and the last attempt (null when settings could not be resolved).
+    pub update: Option<crate::update::status::UpdateStatus>,
     pub problems: Vec<Problem>,
 }
 
@@ -192,6 +194,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         runtime: Some(runtime),
         policy,
         credentials,
+        update: Some(crate::update::status::status(settings)),
         problems,
     }
 }
@@ -245,6 +248,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
             govapi: None,
             govapi_source: None,
         },
+        update: None,
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -310,6 +314,9 @@ pub fn render(r: &DoctorReport) -> String {
         cred(r.credentials.enforcer, &r.credentials.enforcer_source),
         cred(r.credentials.govapi, &r.credentials.govapi_source)
     );
+    if let Some(update) = &r.update {
+        out += &crate::update::status::render(update);
+    }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";
     } else {

@@ -107,6 +107,8 @@ pub struct Reply {
     pub delay: Duration,
     /// Never answer (the connection stays open until the client gives up or the server stops).
     pub hang: bool,
+    /// A binary body (sent as application/octet-stream instead of `body`).
+    pub bytes: Option<Bytes>,
 }
 
 impl Reply {
@@ -120,6 +122,15 @@ impl Reply {
             body: body.to_owned(),
             delay: Duration::ZERO,
             hang: false,
+            bytes: None,
+        }
+    }
+
+    /// 200 with a binary body.
+    pub fn bytes(body: impl Into<Bytes>) -> Reply {
+        Reply {
+            bytes: Some(body.into()),
+            ..Reply::status(200, "")
         }
     }
 
@@ -426,10 +437,14 @@ async fn answer(
     if reply.hang {
         std::future::pending::<()>().await;
     }
+    let (content_type, body) = match reply.bytes {
+        Some(bytes) => ("application/octet-stream", bytes),
+        None => ("application/json", Bytes::from(reply.body)),
+    };
     let response = Response::builder()
         .status(reply.status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(reply.body)))
+        .header("content-type", content_type)
+        .body(Full::new(body))
         .expect("response");
     Ok(response)
 }
