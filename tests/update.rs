@@ -393,15 +393,39 @@ fn nothing_newer_means_up_to_date_and_never_a_downgrade() {
 }
 
 #[test]
-fn force_reinstalls_the_current_version() {
+fn force_reinstalls_the_current_version_keeping_owner_and_mode() {
     let f = Fixture::new();
     let same = f.dist("same", CURRENT, &small_asset(CURRENT), None);
-    f.publish(&[(&format!("v{CURRENT}"), false, &same)]);
+    let tag = format!("v{CURRENT}");
+    f.publish(&[(&tag, false, &same)]);
+    // GitHub answers asset downloads with a redirect to its object store.
+    f.server
+        .route("GET", "/objects/asset", vec![Reply::bytes(same.asset())]);
+    f.replace_file(&tag, asset_name(), Reply::redirect("/objects/asset"));
+    #[cfg(unix)]
+    let owner = {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        std::fs::set_permissions(&f.exe, std::fs::Permissions::from_mode(0o751)).unwrap();
+        // As root (a per-machine install), the owner of the installed file is kept too.
+        if thoth::platform::is_root() {
+            std::os::unix::fs::chown(&f.exe, Some(4242), Some(4343)).unwrap();
+        }
+        let meta = std::fs::metadata(&f.exe).unwrap();
+        (meta.uid(), meta.gid())
+    };
     assert_eq!(json_of(&f.update(&["--json"]))["action"], "up_to_date");
     let report = json_of(&f.update(&["--force", "--json"]));
     assert_eq!(report["action"], "updated");
     assert_eq!(report["install"], "reinstall");
     assert!(f.installed() == same.asset());
+    assert_eq!(f.server.received_at("GET", "/objects/asset").len(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&f.exe).unwrap();
+        assert_eq!(mode(&f.exe), 0o751);
+        assert_eq!((meta.uid(), meta.gid()), owner);
+    }
 }
 
 #[test]

@@ -109,6 +109,8 @@ pub struct Reply {
     pub hang: bool,
     /// A binary body (sent as application/octet-stream instead of `body`).
     pub bytes: Option<Bytes>,
+    /// A `location` header (with a 3xx status: a redirect).
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -123,6 +125,15 @@ impl Reply {
             delay: Duration::ZERO,
             hang: false,
             bytes: None,
+            location: None,
+        }
+    }
+
+    /// 302 to `location` (a path on the same server or a full URL).
+    pub fn redirect(location: &str) -> Reply {
+        Reply {
+            location: Some(location.to_owned()),
+            ..Reply::status(302, "")
         }
     }
 
@@ -441,10 +452,12 @@ async fn answer(
         Some(bytes) => ("application/octet-stream", bytes),
         None => ("application/json", Bytes::from(reply.body)),
     };
-    let response = Response::builder()
+    let mut response = Response::builder()
         .status(reply.status)
-        .header("content-type", content_type)
-        .body(Full::new(body))
-        .expect("response");
+        .header("content-type", content_type);
+    if let Some(location) = &reply.location {
+        response = response.header("location", location);
+    }
+    let response = response.body(Full::new(body)).expect("response");
     Ok(response)
 }
