@@ -40,8 +40,13 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 /// Install `bytes` over `exe`, keeping the old binary. Returns where the old one was kept.
 pub fn replace(exe: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     let dir = folder(exe);
+    // Same extension as the installed file: Windows runs only `.exe` files by that name.
+    let suffix = exe
+        .extension()
+        .map_or(String::new(), |ext| format!(".{}", ext.to_string_lossy()));
     let mut staged = tempfile::Builder::new()
         .prefix(".thoth-update-")
+        .suffix(&suffix)
         .tempfile_in(dir)
         .map_err(io("stage the new binary in", dir))?;
     staged
