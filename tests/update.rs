@@ -364,6 +364,16 @@ fn check_looks_without_changing_anything() {
     assert!(text.contains("9.0.0 can be installed"), "{text}");
     // No progress bar without a terminal: stderr holds no bar characters.
     assert!(!String::from_utf8_lossy(&out.stderr).contains("[=="));
+    // Nothing was replaced yet, so there is nothing to roll back to; --rollback takes no other choice.
+    f.assert_refused(&["--rollback"], "no previous binary to roll back to");
+    assert_eq!(f.update(&["--rollback", "--force"]).status.code(), Some(2));
+    // The alias.
+    let out = f
+        .command("dev")
+        .args(["self-update", "--check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out)["target_version"], "9.0.0");
 }
 
 #[test]

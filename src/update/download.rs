@@ -2,6 +2,7 @@
 //! answers asset downloads with redirects to its object store; `net` follows none, so they are followed here,
 //! a few hops and https only (or loopback http, as settings allow). Bodies are capped; a body shorter than
 //! the size the API recorded is reported as truncated. Trust comes from `verify`, not from the transport.
+//! (Not self_update's backend: its own HTTP client cannot take the CA bundle and pins of `net`.)
 
 use indicatif::ProgressBar;
 
