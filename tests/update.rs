@@ -113,9 +113,22 @@ impl Fixture {
 
     /// Sign `asset` as release `version` with `key` (default: the trusted one) into a new folder.
     fn dist(&self, label: &str, version: &str, asset: &[u8], key: Option<&Path>) -> Dist {
+        self.dist_files(label, version, &[(asset_name(), asset)], key)
+    }
+
+    /// Sign these assets (name, bytes) as release `version` into a new folder.
+    fn dist_files(
+        &self,
+        label: &str,
+        version: &str,
+        assets: &[(&str, &[u8])],
+        key: Option<&Path>,
+    ) -> Dist {
         let dir = self.dir.path().join(format!("dist-{label}"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(asset_name()), asset).unwrap();
+        for (name, bytes) in assets {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
         let key = key.unwrap_or(&self.key);
         helper(&[
             "sign",
@@ -436,6 +449,31 @@ fn force_reinstalls_the_current_version_keeping_owner_and_mode() {
         assert_eq!(mode(&f.exe), 0o751);
         assert_eq!((meta.uid(), meta.gid()), owner);
     }
+}
+
+#[test]
+fn a_tar_gz_asset_is_verified_then_unpacked() {
+    let f = Fixture::new();
+    let binary = small_asset("9.0.0");
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(binary.len() as u64);
+    header.set_mode(0o755);
+    header.set_cksum();
+    tar.append_data(&mut header, "thoth-9.0.0/thoth", binary.as_slice())
+        .unwrap();
+    let archive = tar.into_inner().unwrap().finish().unwrap();
+    let name = format!("{}.tar.gz", asset_name());
+    let dist = f.dist_files("archive", "9.0.0", &[(&name, &archive)], None);
+    f.publish(&[("v9.0.0", false, &dist)]);
+    let report = json_of(&f.update(&["--json"]));
+    assert_eq!(report["asset"], name);
+    assert!(
+        f.installed() == binary,
+        "the binary inside the archive is installed"
+    );
+    assert!(f.assert_runs().contains("9.0.0"));
 }
 
 #[test]

@@ -84,6 +84,8 @@ pub enum Error {
     },
     #[error("{} was installed by {how}; thoth will not replace it itself", path.display())]
     PackageManaged { path: PathBuf, how: String },
+    #[error("the verified archive {asset} cannot be unpacked: {reason}")]
+    Archive { asset: String, reason: String },
     #[error("the downloaded binary does not run on this machine: {reason}")]
     NewBinaryFails { reason: String },
     #[error("cannot {action} {}: {error}", path.display())]
@@ -129,7 +131,7 @@ impl crate::error::Hint for Error {
             | Error::UnknownKey { .. } | Error::BadSignature { .. } | Error::TrustedComment { .. } => {
                 "nothing was installed; this release cannot be trusted as served: report it to your security team".into()
             }
-            Error::NewBinaryFails { .. } => "nothing was installed: report this release to the thoth maintainers".into(),
+            Error::NewBinaryFails { .. } | Error::Archive { .. } => "nothing was installed: report this release to the thoth maintainers".into(),
             Error::Install { path, .. } => format!("check that {} and its folder are writable by the user running `thoth update`", path.display()),
             Error::NoPrevious { .. } => "a rollback is possible only after `thoth update` replaced this binary".into(),
         })

@@ -3,6 +3,7 @@
 //! signature by a compiled-in release key and the signed version/asset all agree; keep the old binary for
 //! `--rollback`. Refusals happen before anything is swapped. Every attempt is recorded in `state`.
 
+pub mod archive;
 pub mod cli_args;
 pub mod config;
 pub mod download;
@@ -116,7 +117,15 @@ fn attempt(
     report.target_version = Some(candidate.version.to_string());
     report.install = Some(kind.as_str());
     report.update_available = true;
-    let asset_name = release::this_asset_name().unwrap_or("thoth-unsupported-platform");
+    let base_name = release::this_asset_name().unwrap_or("thoth-unsupported-platform");
+    // The bare binary, else its .tar.gz.
+    let archived = format!("{base_name}{}", archive::TAR_GZ);
+    let asset_name = if candidate.asset(base_name).is_none() && candidate.asset(&archived).is_some()
+    {
+        archived.as_str()
+    } else {
+        base_name
+    };
     report.asset = Some(asset_name.into());
     if args.check {
         report.action = Action::Check;
@@ -198,6 +207,9 @@ async fn fetch_verified(
         asset_name,
         &candidate.version,
     )?;
+    if asset_name.ends_with(archive::TAR_GZ) {
+        return archive::binary_from_tar_gz(&bytes, asset_name, download::MAX_ASSET_BYTES);
+    }
     Ok(bytes)
 }
 
