@@ -63,7 +63,7 @@ pub fn replace(exe: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
     check_runs(&staged)?;
     let previous = previous_path(exe);
     crate::platform::binary::keep_copy(exe, &previous).map_err(io("keep a copy of", exe))?;
-    if let Err(error) = std::fs::rename(&staged, exe) {
+    if let Err(failed) = staged.persist(exe) {
         // Windows moved the installed binary away to keep it: put it back.
         if !exe.exists() {
             let _ = std::fs::rename(&previous, exe);
@@ -71,7 +71,7 @@ pub fn replace(exe: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
         return Err(Error::Install {
             action: "replace",
             path: exe.to_owned(),
-            error,
+            error: failed.error,
         });
     }
     sync_folder(dir);
