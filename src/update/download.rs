@@ -64,7 +64,7 @@ async fn get(
             )
             .send()
             .await
-            .map_err(|e| crate::net::describe(&e))?;
+            .map_err(|e| crate::net::describe(&e.without_url()))?;
         if !response.status().is_redirection() {
             break response;
         }
@@ -95,7 +95,7 @@ async fn get(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| crate::net::describe(&e))?
+        .map_err(|e| crate::net::describe(&e.without_url()))?
     {
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(format!("larger than the {limit}-byte limit"));
