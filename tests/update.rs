@@ -674,3 +674,62 @@ fn only_dev_may_add_a_release_key_and_a_build_without_keys_installs_nothing() {
     assert!(f.installed() == f.original);
     assert!(f.server.received_at("GET", "/download/*").is_empty());
 }
+
+/// Run `thoth update ARGS` on a pseudo-terminal (util-linux `script`), returning what the terminal showed.
+#[cfg(unix)]
+fn on_terminal(f: &Fixture, args: &str) -> Option<String> {
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let env = f.command("dev");
+    let mut cmd = Command::new(script);
+    cmd.env_clear();
+    for (name, value) in env.get_envs() {
+        if let Some(value) = value {
+            cmd.env(name, value);
+        }
+    }
+    let line = format!("'{}' update {args}", f.exe.display());
+    let out = cmd
+        .env("TERM", "xterm")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_progress_bar_only_for_a_person_at_a_terminal() {
+    let bar = format!("{} [", asset_name());
+    // Each run installs the small test release, so each gets its own fixture.
+    let fixture = |managed: bool| {
+        let mut f = Fixture::new();
+        let dist = f.dist("good", "9.0.0", &small_asset("9.0.0"), None);
+        f.publish(&[("v9.0.0", false, &dist)]);
+        if managed {
+            let path = f.home.path().join("managed.json");
+            std::fs::write(&path, r#"{"THOTH_UPDATE_CHANNEL": "stable"}"#).unwrap();
+            f.env.push((
+                "THOTH_MANAGED_SETTINGS_FILE".into(),
+                path.to_str().unwrap().into(),
+            ));
+        }
+        f
+    };
+    let f = fixture(false);
+    let Some(shown) = on_terminal(&f, "") else {
+        return; // no `script` on this machine: nothing to drive a terminal with
+    };
+    assert!(shown.contains("thoth updated"), "{shown}");
+    assert!(shown.contains(&bar), "a bar at a terminal: {shown}");
+    let f = fixture(false);
+    let shown = on_terminal(&f, "--json").unwrap_or_default();
+    assert!(shown.contains("\"updated\""), "{shown}");
+    assert!(!shown.contains(&bar), "no bar with --json: {shown}");
+    let f = fixture(true);
+    let shown = on_terminal(&f, "").unwrap_or_default();
+    assert!(shown.contains("thoth updated"), "{shown}");
+    assert!(!shown.contains(&bar), "no bar under MDM: {shown}");
+}
