@@ -456,8 +456,7 @@ fn force_reinstalls_the_current_version_keeping_owner_and_mode() {
 }
 
 #[test]
-fn a_tar_gz_asset_is_verified_then_unpacked() {
-    let f = Fixture::new();
+fn archived_assets_are_verified_then_unpacked() {
     let binary = small_asset("9.0.0");
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
@@ -467,17 +466,28 @@ fn a_tar_gz_asset_is_verified_then_unpacked() {
     header.set_cksum();
     tar.append_data(&mut header, "thoth-9.0.0/thoth", binary.as_slice())
         .unwrap();
-    let archive = tar.into_inner().unwrap().finish().unwrap();
-    let name = format!("{}.tar.gz", asset_name());
-    let dist = f.dist_files("archive", "9.0.0", &[(&name, &archive)], None);
-    f.publish(&[("v9.0.0", false, &dist)]);
-    let report = json_of(&f.update(&["--json"]));
-    assert_eq!(report["asset"], name);
-    assert!(
-        f.installed() == binary,
-        "the binary inside the archive is installed"
-    );
-    assert!(f.assert_runs().contains("9.0.0"));
+    let tar_gz = tar.into_inner().unwrap().finish().unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "thoth-9.0.0/thoth",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, &binary).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    for (suffix, archive) in [(".tar.gz", tar_gz), (".zip", zip)] {
+        let f = Fixture::new();
+        let name = format!("{}{suffix}", asset_name());
+        let dist = f.dist_files("archive", "9.0.0", &[(&name, &archive)], None);
+        f.publish(&[("v9.0.0", false, &dist)]);
+        let report = json_of(&f.update(&["--json"]));
+        assert_eq!(report["asset"], name);
+        assert!(
+            f.installed() == binary,
+            "the binary inside {name} is installed"
+        );
+        assert!(f.assert_runs().contains("9.0.0"));
+    }
 }
 
 #[test]

@@ -118,14 +118,12 @@ fn attempt(
     report.install = Some(kind.as_str());
     report.update_available = true;
     let base_name = release::this_asset_name().unwrap_or("thoth-unsupported-platform");
-    // The bare binary, else its .tar.gz.
-    let archived = format!("{base_name}{}", archive::TAR_GZ);
-    let asset_name = if candidate.asset(base_name).is_none() && candidate.asset(&archived).is_some()
-    {
-        archived.as_str()
-    } else {
-        base_name
-    };
+    // The bare binary, else an archive of it.
+    let asset_name = std::iter::once(base_name.to_owned())
+        .chain(archive::SUFFIXES.iter().map(|s| format!("{base_name}{s}")))
+        .find(|name| candidate.asset(name).is_some())
+        .unwrap_or_else(|| base_name.to_owned());
+    let asset_name = asset_name.as_str();
     report.asset = Some(asset_name.into());
     if args.check {
         report.action = Action::Check;
@@ -207,10 +205,7 @@ async fn fetch_verified(
         asset_name,
         &candidate.version,
     )?;
-    if asset_name.ends_with(archive::TAR_GZ) {
-        return archive::binary_from_tar_gz(&bytes, asset_name, download::MAX_ASSET_BYTES);
-    }
-    Ok(bytes)
+    archive::binary(bytes, asset_name, download::MAX_ASSET_BYTES)
 }
 
 fn rollback(exe: &Path, config: &UpdateConfig, record: &mut Record) -> Result<UpdateReport, Error> {
