@@ -654,6 +654,38 @@ fn managed_settings_disable_or_pin_updates() {
     assert!(update["last_error"]
         .as_str()
         .is_some_and(|e| e.contains("THOTH_UPDATE_CHANNEL")));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "valid update settings are no problem"
+    );
+
+    // A managed pin that is not semver is a doctor problem (and refuses updates).
+    std::fs::write(&managed, r#"{"THOTH_UPDATE_PINNED_VERSION": "latest"}"#).unwrap();
+    let out = f
+        .command("dev")
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doctor: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&schema_validator("doctor.schema.json"), &doctor);
+    assert!(
+        doctor["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["check"] == "update"
+                && p["problem"]
+                    .as_str()
+                    .unwrap()
+                    .contains("THOTH_UPDATE_PINNED_VERSION")),
+        "{doctor}"
+    );
+    f.assert_refused(
+        &["--check"],
+        "THOTH_UPDATE_PINNED_VERSION \"latest\" is not a semantic version",
+    );
 }
 
 #[test]

@@ -160,6 +160,13 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix: Some("configure an enforcer (THOTH_TENANT_ID and a credential), a policy file (--policy or ~/.thoth/policy.json), or --approved-scope".into()),
         });
     }
+    if let Some((problem, fix)) = crate::update::status::problem(settings) {
+        problems.push(Problem {
+            check: "update",
+            problem,
+            fix,
+        });
+    }
     let credentials = CredentialRow {
         enforcer: settings
             .enforcer_credential

@@ -35,6 +35,22 @@ pub fn status(settings: &Settings) -> UpdateStatus {
     }
 }
 
+/// What is wrong with the update settings (a bad channel or pin, an extra key outside dev), with its fix.
+pub fn problem(settings: &Settings) -> Option<(String, Option<String>)> {
+    use crate::error::Hint;
+    let args = super::cli_args::UpdateArgs {
+        check: true,
+        force: false,
+        version: None,
+        channel: None,
+        rollback: false,
+        json: false,
+    };
+    super::config::resolve(settings, &args)
+        .err()
+        .map(|err| (err.to_string(), err.hint()))
+}
+
 /// The human form, one line plus the last error.
 pub fn render(s: &UpdateStatus) -> String {
     let mut out = format!(
