@@ -563,8 +563,44 @@ fn a_truncated_download_is_refused() {
     f.publish(&[("v9.0.0", false, &dist)]);
     let asset = dist.asset();
     let half = asset[..asset.len() / 2].to_vec();
-    f.replace_file("v9.0.0", asset_name(), Reply::bytes(half));
+    f.replace_file("v9.0.0", asset_name(), Reply::bytes(half.clone()));
     f.assert_refused(&[], "was truncated");
+    // The connection cut mid-body (Content-Length announced, then closed).
+    let (url, server) = cut_server(half, asset.len());
+    f.replace_file("v9.0.0", asset_name(), Reply::redirect(&url));
+    let stderr = f.assert_refused(&[], "was truncated");
+    assert!(
+        stderr.contains(&format!("of {} bytes", asset.len())),
+        "{stderr}"
+    );
+    server.join().unwrap();
+}
+
+/// A plain-HTTP loopback server for one request: it announces `announced` bytes, sends `body`, and closes.
+fn cut_server(body: Vec<u8>, announced: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/cut", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\nContent-Type: application/octet-stream\r\n\r\n"
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body);
+        let _ = stream.flush();
+    });
+    (url, handle)
 }
 
 #[test]

@@ -25,24 +25,66 @@ pub async fn releases(client: &NetClient, api: &str, repo: &str) -> Result<Vec<R
     };
     let body = get(client, &url, MAX_SMALL_BYTES, None)
         .await
-        .map_err(lookup)?;
+        .map_err(|failure| lookup(failure.to_string()))?;
     serde_json::from_slice(&body)
         .map_err(|e| lookup(format!("the answer is not a GitHub release list: {e}")))
 }
 
-/// Download `url` (at most `limit` bytes), drawing `progress` as it comes.
+/// Download `url` (the release file `name`, at most `limit` bytes), drawing `progress` as it comes.
 pub async fn fetch(
     client: &NetClient,
+    name: &str,
     url: &str,
     limit: u64,
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<u8>, Error> {
     get(client, url, limit, progress)
         .await
-        .map_err(|reason| Error::Download {
-            url: url.into(),
-            reason,
+        .map_err(|failure| match failure {
+            Failure::Cut { got, expected } => Error::Truncated {
+                asset: name.into(),
+                got,
+                expected,
+            },
+            Failure::Reason(reason) => Error::Download {
+                url: url.into(),
+                reason,
+            },
         })
+}
+
+/// Why a GET failed.
+#[derive(Debug)]
+enum Failure {
+    /// The connection ended before the announced Content-Length.
+    Cut {
+        got: u64,
+        expected: u64,
+    },
+    Reason(String),
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Failure {
+        Failure::Reason(reason)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(reason: &str) -> Failure {
+        Failure::Reason(reason.into())
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Cut { got, expected } => {
+                write!(f, "the connection ended after {got} of {expected} bytes")
+            }
+            Failure::Reason(reason) => f.write_str(reason),
+        }
+    }
 }
 
 async fn get(
@@ -50,7 +92,7 @@ async fn get(
     url: &str,
     limit: u64,
     progress: Option<&ProgressBar>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, Failure> {
     let mut target = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     let mut hops = 0;
     let mut response = loop {
@@ -70,7 +112,7 @@ async fn get(
         }
         hops += 1;
         if hops > MAX_REDIRECTS {
-            return Err(format!("more than {MAX_REDIRECTS} redirects"));
+            return Err(format!("more than {MAX_REDIRECTS} redirects").into());
         }
         let location = response
             .headers()
@@ -83,22 +125,35 @@ async fn get(
     };
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {}", status.as_u16()));
+        return Err(format!("HTTP {}", status.as_u16()).into());
     }
     if response.content_length().is_some_and(|n| n > limit) {
-        return Err(format!("larger than the {limit}-byte limit"));
+        return Err(format!("larger than the {limit}-byte limit").into());
     }
     if let (Some(bar), Some(total)) = (progress, response.content_length()) {
         bar.set_length(total);
     }
+    let expected = response.content_length();
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| crate::net::describe(&e.without_url()))?
-    {
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(err) => {
+                return Err(match expected {
+                    // A body error before the announced length: the transfer was cut.
+                    Some(expected) if !err.is_timeout() && (body.len() as u64) < expected => {
+                        Failure::Cut {
+                            got: body.len() as u64,
+                            expected,
+                        }
+                    }
+                    _ => Failure::Reason(crate::net::describe(&err.without_url())),
+                });
+            }
+        };
         if body.len() as u64 + chunk.len() as u64 > limit {
-            return Err(format!("larger than the {limit}-byte limit"));
+            return Err(format!("larger than the {limit}-byte limit").into());
         }
         body.extend_from_slice(&chunk);
         if let Some(bar) = progress {

@@ -176,11 +176,26 @@ async fn fetch_verified(
         .asset("checksums.sha256")
         .ok_or_else(|| missing("checksums.sha256"))?;
     let small = download::MAX_SMALL_BYTES;
-    let signature = download::fetch(client, &signature.browser_download_url, small, None).await?;
-    let checksums = download::fetch(client, &checksums.browser_download_url, small, None).await?;
+    let signature = download::fetch(
+        client,
+        &signature_name,
+        &signature.browser_download_url,
+        small,
+        None,
+    )
+    .await?;
+    let checksums = download::fetch(
+        client,
+        "checksums.sha256",
+        &checksums.browser_download_url,
+        small,
+        None,
+    )
+    .await?;
     let progress = crate::output::progress(show_progress, asset_name, asset.size);
     let bytes = download::fetch(
         client,
+        asset_name,
         &asset.browser_download_url,
         download::MAX_ASSET_BYTES,
         Some(&progress),
