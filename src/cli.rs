@@ -52,6 +52,10 @@ pub enum Command {
     /// Show which servers of a Claude Desktop config are governed. Exits 0 when all stdio servers are, 1 when
     /// some are not, 3 when the config cannot be read.
     Status(crate::wrap::cli_args::StatusArgs),
+    /// Install the newest signed release of thoth (alias: self-update); `--check` only looks,
+    /// `--rollback` puts the previous binary back.
+    #[command(visible_alias = "self-update")]
+    Update(crate::update::cli_args::UpdateArgs),
 }
 
 /// `thoth set-api-key`.

@@ -20,6 +20,8 @@ pub enum Error {
     Net(#[from] crate::net::Error),
     #[error(transparent)]
     Wrap(#[from] crate::wrap::Error),
+    #[error(transparent)]
+    Update(#[from] crate::update::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -36,6 +38,7 @@ impl Hint for Error {
             Error::Home(e) => e.hint(),
             Error::Net(e) => e.hint(),
             Error::Wrap(e) => e.hint(),
+            Error::Update(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod proxy;
 pub mod runtime_user;
 pub mod settings;
+pub mod update;
 pub mod wrap;
 
 pub use error::Error;
@@ -33,5 +34,6 @@ pub fn run(
         cli::Command::Audit(args) => audit::run(args, &settings?),
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
         cli::Command::Status(args) => fleet::status::run(args),
+        cli::Command::Update(args) => update::run(args, &settings?),
     }
 }

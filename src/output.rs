@@ -38,3 +38,25 @@ pub fn json<T: serde::Serialize>(value: &T) {
 pub fn text(text: &str) {
     print!("{text}");
 }
+
+/// Is a person watching? (stderr is a terminal: progress bars go there.)
+pub fn is_watched() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// A download progress bar on stderr, or a hidden one when `show` is false (--json, MDM, no terminal).
+pub fn progress(show: bool, label: &str, total: Option<u64>) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(label.to_owned());
+    bar
+}

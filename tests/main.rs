@@ -12,4 +12,5 @@ mod policy;
 mod real_peers;
 mod schemas;
 mod settings_precedence;
+mod update;
 mod wrap;

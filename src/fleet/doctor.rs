@@ -27,6 +27,8 @@ pub struct DoctorReport {
     pub runtime: Option<RuntimeUser>,
     pub policy: Option<PolicyRow>,
     pub credentials: CredentialRow,
+    /// Self-update policy and the last attempt (null when settings could not be resolved).
+    pub update: Option<crate::update::status::UpdateStatus>,
     pub problems: Vec<Problem>,
 }
 
@@ -158,6 +160,13 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix: Some("configure an enforcer (THOTH_TENANT_ID and a credential), a policy file (--policy or ~/.thoth/policy.json), or --approved-scope".into()),
         });
     }
+    if let Some((problem, fix)) = crate::update::status::problem(settings) {
+        problems.push(Problem {
+            check: "update",
+            problem,
+            fix,
+        });
+    }
     let credentials = CredentialRow {
         enforcer: settings
             .enforcer_credential
@@ -192,6 +201,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         runtime: Some(runtime),
         policy,
         credentials,
+        update: Some(crate::update::status::status(settings)),
         problems,
     }
 }
@@ -245,6 +255,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
             govapi: None,
             govapi_source: None,
         },
+        update: None,
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -310,6 +321,9 @@ pub fn render(r: &DoctorReport) -> String {
         cred(r.credentials.enforcer, &r.credentials.enforcer_source),
         cred(r.credentials.govapi, &r.credentials.govapi_source)
     );
+    if let Some(update) = &r.update {
+        out += &crate::update::status::render(update);
+    }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";
     } else {

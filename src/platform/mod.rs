@@ -2,6 +2,7 @@
 //! ending a child. `unix.rs` and `windows.rs` hold only the OS calls; no `#[cfg]` on OS outside this folder
 //! (STYLE.md §9).
 
+pub mod binary;
 pub mod managed_paths;
 pub mod paths;
 #[cfg(windows)]

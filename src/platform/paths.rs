@@ -8,6 +8,7 @@
 //!   proxy_api_key.json               {api_key, key_id}, 0600
 //!   sessions/<tenant>--<govapi-host>--admin-token.jwt   0600
 //!   state/endpoint.json              last GovAPI results, for `thoth health`
+//!   state/update.json                last `thoth update` attempt (update::state), 0600
 //!   audit/                           0700
 //!     audit-<start UTC>-<pid>.jsonl  one hash-chained decision log per `thoth run` process, 0600
 //!   spool/                           0700

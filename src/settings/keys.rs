@@ -284,6 +284,48 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "API key for GovAPI",
     ),
+    key(
+        "THOTH_UPDATE_DISABLED",
+        Kind::Bool,
+        Some("false"),
+        "true: `thoth update` refuses to run (updates come through MDM only)",
+    ),
+    flag(
+        "THOTH_UPDATE_CHANNEL",
+        Kind::Text,
+        "--channel",
+        "release channel for `thoth update`: stable | beta (default stable)",
+    ),
+    key(
+        "THOTH_UPDATE_PINNED_VERSION",
+        Kind::Text,
+        None,
+        "the only version `thoth update` may install (semver)",
+    ),
+    key(
+        "THOTH_UPDATE_URL",
+        Kind::Url,
+        Some("https://api.github.com"),
+        "GitHub API base URL for release lookup (GitHub Enterprise: https://<host>/api/v3)",
+    ),
+    key(
+        "THOTH_UPDATE_REPO",
+        Kind::Text,
+        Some("atensecurity/thoth"),
+        "owner/name of the repository whose releases `thoth update` installs",
+    ),
+    key(
+        "THOTH_UPDATE_TIMEOUT_SECONDS",
+        Kind::Seconds,
+        Some("300"),
+        "longest `thoth update` waits for one release lookup or download",
+    ),
+    key(
+        "THOTH_UPDATE_PUBKEY",
+        Kind::Text,
+        None,
+        "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
+    ),
 ];
 
 /// The definition of a key by name.

@@ -107,6 +107,10 @@ pub struct Reply {
     pub delay: Duration,
     /// Never answer (the connection stays open until the client gives up or the server stops).
     pub hang: bool,
+    /// A binary body (sent as application/octet-stream instead of `body`).
+    pub bytes: Option<Bytes>,
+    /// A `location` header (with a 3xx status: a redirect).
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -120,6 +124,24 @@ impl Reply {
             body: body.to_owned(),
             delay: Duration::ZERO,
             hang: false,
+            bytes: None,
+            location: None,
+        }
+    }
+
+    /// 302 to `location` (a path on the same server or a full URL).
+    pub fn redirect(location: &str) -> Reply {
+        Reply {
+            location: Some(location.to_owned()),
+            ..Reply::status(302, "")
+        }
+    }
+
+    /// 200 with a binary body.
+    pub fn bytes(body: impl Into<Bytes>) -> Reply {
+        Reply {
+            bytes: Some(body.into()),
+            ..Reply::status(200, "")
         }
     }
 
@@ -426,10 +448,16 @@ async fn answer(
     if reply.hang {
         std::future::pending::<()>().await;
     }
-    let response = Response::builder()
+    let (content_type, body) = match reply.bytes {
+        Some(bytes) => ("application/octet-stream", bytes),
+        None => ("application/json", Bytes::from(reply.body)),
+    };
+    let mut response = Response::builder()
         .status(reply.status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(reply.body)))
-        .expect("response");
+        .header("content-type", content_type);
+    if let Some(location) = &reply.location {
+        response = response.header("location", location);
+    }
+    let response = response.body(Full::new(body)).expect("response");
     Ok(response)
 }
