@@ -186,13 +186,17 @@ fn files_are_private() {
     assert_eq!(mode(&dir.join("00000000000000000000.json")), 0o600);
 }
 
-/// Captures what tracing writes, to check what a person reading the log is told.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+thread_local! {
+    /// What tracing wrote on this thread (each test runs on its own thread).
+    static CAPTURED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes into the calling thread's `CAPTURED`.
+struct Captured;
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURED.with(|c| c.borrow_mut().extend_from_slice(buf));
         Ok(buf.len())
     }
 
@@ -201,35 +205,35 @@ impl std::io::Write for Captured {
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
+/// One process-wide subscriber writing per thread. A scoped (`with_default`) subscriber races with other
+/// tests over tracing's per-callsite interest cache, and then sometimes misses an event; a global one cannot.
+fn capture_logs() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(|| Captured)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in unit tests");
+    });
+    CAPTURED.with(|c| c.borrow_mut().clear());
 }
 
 #[test]
 fn shedding_says_so_in_the_log() {
+    capture_logs();
     let home = tempfile::tempdir().unwrap();
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        // Parallel tests share tracing's callsite cache: make this subscriber's interest count.
-        tracing::callsite::rebuild_interest_cache();
-        let limits = SpoolLimits {
-            max_bytes: u64::MAX,
-            max_batches: 2,
-        };
-        let mut spool = Spool::open(home.path(), limits).unwrap();
-        for i in 0..3 {
-            spool.push(&batch(i, 1)).unwrap();
-        }
-    });
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let limits = SpoolLimits {
+        max_bytes: u64::MAX,
+        max_batches: 2,
+    };
+    let mut spool = Spool::open(home.path(), limits).unwrap();
+    for i in 0..3 {
+        spool.push(&batch(i, 1)).unwrap();
+    }
+    assert_eq!(spool.shed_total(), 1);
+    let log = CAPTURED.with(|c| String::from_utf8(c.borrow().clone()).unwrap());
     assert!(log.contains("WARN"), "{log}");
     assert!(log.contains("spool full: shed 1 batches"), "{log}");
 }
