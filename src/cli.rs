@@ -46,6 +46,19 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
     Audit(crate::audit::cli_args::AuditArgs),
+    /// Is thoth installed, governing and reporting? JSON, Jamf Extension Attribute and Intune detection
+    /// forms (`--format`). Exit codes depend on the form (README "Exit codes").
+    Health(crate::fleet::health::HealthArgs),
+    /// Register with GovAPI when needed and check in once now (a Jamf policy or scheduled task).
+    Checkin(CheckinArgs),
+}
+
+/// `thoth checkin`.
+#[derive(Debug, Args)]
+pub struct CheckinArgs {
+    /// Register again even when nothing changed since the last registration.
+    #[arg(long)]
+    pub register: bool,
 }
 
 /// `thoth set-api-key`.

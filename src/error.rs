@@ -18,6 +18,8 @@ pub enum Error {
     Home(#[from] crate::home::Error),
     #[error(transparent)]
     Net(#[from] crate::net::Error),
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -33,6 +35,7 @@ impl Hint for Error {
             Error::Policy(e) => e.hint(),
             Error::Home(e) => e.hint(),
             Error::Net(e) => e.hint(),
+            Error::Fleet(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

@@ -30,5 +30,7 @@ pub fn run(
         cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
+        cli::Command::Health(args) => fleet::health::run(args, settings),
+        cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
     }
 }
