@@ -58,13 +58,18 @@ fn escape(value: &str) -> String {
 }
 
 /// Intune detection: the line to print (exit 0), or None (print nothing, exit 1). Detected means this thoth
-/// is at `min_version` or newer and the Claude config is governed.
+/// is at `min_version` or newer, its settings resolve, and the Claude config is governed.
 pub fn intune_detect(
     report: &HealthReport,
     min_version: Option<&semver::Version>,
 ) -> Option<String> {
     let installed = semver::Version::parse(report.version).ok()?;
-    if min_version.is_some_and(|min| installed < *min) || !report.claude_config.governed {
+    // Settings thoth cannot resolve mean `thoth run` refuses to start: not a working install.
+    let settings_broken = report.checks.iter().any(|c| c.name == "settings");
+    if settings_broken
+        || min_version.is_some_and(|min| installed < *min)
+        || !report.claude_config.governed
+    {
         return None;
     }
     Some(format!(
