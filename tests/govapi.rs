@@ -465,9 +465,17 @@ fn checkin_without_a_govapi_says_what_to_set() {
     let (code, stderr) = checkin(&t, &[], &[]);
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("no GovAPI is configured") && stderr.contains("THOTH_GOVAPI_URL"),
+        stderr.contains("GovAPI is not configured") && stderr.contains("THOTH_GOVAPI_URL"),
         "{stderr}"
     );
+    // A URL without a credential is not enough either.
+    let (code, stderr) = checkin(
+        &t,
+        &[("THOTH_GOVAPI_URL", "https://127.0.0.1:9".into())],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("THOTH_GOVAPI_API_KEY"), "{stderr}");
 }
 
 #[test]
@@ -542,4 +550,94 @@ fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
         1,
         "the new leader did not register again"
     );
+}
+
+/// `thoth doctor --json` with `env`: (exit code, report validated against its schema).
+fn doctor(t: &Thoth, env: &[(&'static str, String)]) -> (i32, Value) {
+    let out = t
+        .command()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["doctor", "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).expect("doctor --json is JSON");
+    assert_valid(&schema_validator("doctor.schema.json"), &report);
+    (out.status.code().unwrap(), report)
+}
+
+fn problem_checks(report: &Value) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["check"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn doctor_checks_reachability_registration_tls_pins_and_clock_skew() {
+    let api = GovApi::new();
+    api.server.route("HEAD", "/", vec![Reply::status(204, "")]);
+    let t = Thoth::new("dev");
+    let mut env = env(&t, api.server.url(), &api.ca);
+    let (code, r) = doctor(&t, &env);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(problem_checks(&r), ["govapi_registered"]);
+    assert_eq!(r["fleet"]["reachable"], true);
+    assert_eq!(r["fleet"]["http_status"], 204);
+    assert!(
+        r["fleet"]["clock_skew_seconds"].as_i64().unwrap().abs() <= 5,
+        "{r:#}"
+    );
+    assert!(
+        api.server.received_at("HEAD", "/")[0]
+            .header("x-api-key")
+            .is_none(),
+        "no credential on the probe"
+    );
+
+    assert_eq!(checkin(&t, &env, &[]).0, 0);
+    let (code, r) = doctor(&t, &env);
+    assert_eq!((code, problem_checks(&r).len()), (0, 0), "{r:#}");
+    assert_eq!(r["fleet"]["registered"], true);
+
+    // A server clock ten years away.
+    api.server.route(
+        "HEAD",
+        "/",
+        vec![Reply::status(200, "").with_header("date", "Thu, 01 Jan 2015 00:00:00 GMT")],
+    );
+    let (code, r) = doctor(&t, &env);
+    assert_eq!(
+        (code, problem_checks(&r)),
+        (1, vec!["clock_skew".to_owned()]),
+        "{r:#}"
+    );
+    assert!(r["fleet"]["clock_skew_seconds"].as_i64().unwrap() > 3600);
+
+    // A pin the certificate does not match: a TLS problem, named as such.
+    env.push(("THOTH_TLS_PINNED_CERT_SHA256", "ab".repeat(32)));
+    let (code, r) = doctor(&t, &env);
+    assert_eq!(
+        (code, problem_checks(&r)),
+        (1, vec!["govapi_tls".to_owned()]),
+        "{r:#}"
+    );
+    assert_eq!(r["fleet"]["reachable"], false);
+
+    // Nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = self::env(&t, &format!("https://127.0.0.1:{port}"), &api.ca);
+    let (code, r) = doctor(&t, &env);
+    assert_eq!(code, 1);
+    assert_eq!(problem_checks(&r)[0], "govapi_reachable", "{r:#}");
+    assert!(r["fleet"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("could not connect"));
 }

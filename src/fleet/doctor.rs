@@ -27,6 +27,8 @@ pub struct DoctorReport {
     pub runtime: Option<RuntimeUser>,
     pub policy: Option<PolicyRow>,
     pub credentials: CredentialRow,
+    /// GovAPI reachability, registration and clock skew (null without a GovAPI).
+    pub fleet: Option<super::doctor_fleet::FleetRow>,
     pub problems: Vec<Problem>,
 }
 
@@ -158,6 +160,8 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix: Some("configure an enforcer (THOTH_TENANT_ID and a credential), a policy file (--policy or ~/.thoth/policy.json), or --approved-scope".into()),
         });
     }
+    let (fleet, fleet_problems) = super::doctor_fleet::check(settings);
+    problems.extend(fleet_problems);
     let credentials = CredentialRow {
         enforcer: settings
             .enforcer_credential
@@ -192,6 +196,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         runtime: Some(runtime),
         policy,
         credentials,
+        fleet,
         problems,
     }
 }
@@ -245,6 +250,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
             govapi: None,
             govapi_source: None,
         },
+        fleet: None,
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -310,6 +316,20 @@ pub fn render(r: &DoctorReport) -> String {
         cred(r.credentials.enforcer, &r.credentials.enforcer_source),
         cred(r.credentials.govapi, &r.credentials.govapi_source)
     );
+    if let Some(f) = &r.fleet {
+        let reach = match (&f.error, f.http_status) {
+            (Some(error), _) => format!("unreachable ({error})"),
+            (None, status) => format!("reachable (HTTP {})", status.unwrap_or(0)),
+        };
+        let skew = f
+            .clock_skew_seconds
+            .map_or(String::new(), |s| format!(", clock skew {s} s"));
+        out += &format!(
+            "GovAPI: {} {reach}{skew}; registered: {}\n",
+            f.govapi_url,
+            if f.registered { "yes" } else { "no" }
+        );
+    }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";
     } else {

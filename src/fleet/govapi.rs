@@ -169,6 +169,13 @@ impl Failure {
     }
 }
 
+/// GovAPI reporting is on: a GovAPI URL (THOTH_GOVAPI_URL, or derived from THOTH_TENANT_ID +
+/// THOTH_APEX_DOMAIN) and a credential (THOTH_GOVAPI_BEARER_TOKEN / THOTH_GOVAPI_API_KEY, else the
+/// enforcer's), as the enforcer needs both.
+pub fn configured(settings: &Settings) -> bool {
+    settings.govapi_url.is_some() && settings.govapi_credential.is_some()
+}
+
 /// A GovAPI client: its base URL, credential and the process's hardened HTTP client.
 #[derive(Debug, Clone)]
 pub struct GovApi {
@@ -178,16 +185,17 @@ pub struct GovApi {
 }
 
 impl GovApi {
-    /// The client for `settings`, or None when no GovAPI URL is configured. Builds the `net` client (reads
-    /// THOTH_TLS_CA_BUNDLE): call outside async code.
+    /// The client for `settings`, or None unless GovAPI is configured (`configured`). Builds the `net` client
+    /// (reads THOTH_TLS_CA_BUNDLE): call outside async code.
     pub fn from_settings(settings: &Settings) -> Result<Option<GovApi>, crate::net::Error> {
-        let Some(url) = &settings.govapi_url else {
+        let (Some(url), Some(credential)) = (&settings.govapi_url, &settings.govapi_credential)
+        else {
             return Ok(None);
         };
         Ok(Some(GovApi {
             net: crate::net::client(settings)?,
             base: url.value.trim_end_matches('/').to_owned(),
-            credential: settings.govapi_credential.as_ref().map(|c| c.value.clone()),
+            credential: Some(credential.value.clone()),
         }))
     }
 

@@ -29,7 +29,7 @@ pub struct Link {
 }
 
 impl Link {
-    /// The link for `settings`: None without a GovAPI URL. Blocking (identity, CA bundle).
+    /// The link for `settings`: None unless GovAPI is configured. Blocking (identity, CA bundle).
     pub fn prepare(
         settings: &Settings,
         thoth_dir: PathBuf,

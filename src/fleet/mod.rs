@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod checkin;
 pub mod doctor;
+pub mod doctor_fleet;
 pub mod endpoint_state;
 pub mod govapi;
 pub mod health;
@@ -15,7 +16,7 @@ pub mod set_api_key;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("no GovAPI is configured")]
+    #[error("GovAPI is not configured (it needs a URL and a credential)")]
     NoGovApi,
     #[error("the GovAPI check-in failed: {0}")]
     Checkin(govapi::Failure),
@@ -24,7 +25,7 @@ pub enum Error {
 impl crate::error::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
-            Error::NoGovApi => "set THOTH_GOVAPI_URL, or THOTH_TENANT_ID and THOTH_APEX_DOMAIN (normally in the managed settings)".into(),
+            Error::NoGovApi => "set THOTH_GOVAPI_URL (or THOTH_TENANT_ID and THOTH_APEX_DOMAIN) and a credential (THOTH_GOVAPI_BEARER_TOKEN, THOTH_GOVAPI_API_KEY or `thoth set-api-key`), normally in the managed settings".into(),
             Error::Checkin(govapi::Failure::Unauthorized(_)) => "set a valid GovAPI credential: THOTH_GOVAPI_BEARER_TOKEN or THOTH_GOVAPI_API_KEY (or `thoth set-api-key`)".into(),
             Error::Checkin(_) => "check the network path to GovAPI and the TLS settings with `thoth doctor`; the error is also in ~/.thoth/state/endpoint.json".into(),
         })

@@ -107,6 +107,8 @@ pub struct Reply {
     pub delay: Duration,
     /// Never answer (the connection stays open until the client gives up or the server stops).
     pub hang: bool,
+    /// Extra response headers (a `date` here replaces the one hyper adds).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -120,6 +122,7 @@ impl Reply {
             body: body.to_owned(),
             delay: Duration::ZERO,
             hang: false,
+            headers: Vec::new(),
         }
     }
 
@@ -128,6 +131,12 @@ impl Reply {
             hang: true,
             ..Reply::status(200, "")
         }
+    }
+
+    /// Add a response header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn after(mut self, delay: Duration) -> Reply {
@@ -426,9 +435,13 @@ async fn answer(
     if reply.hang {
         std::future::pending::<()>().await;
     }
-    let response = Response::builder()
+    let mut response = Response::builder()
         .status(reply.status)
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
+    }
+    let response = response
         .body(Full::new(Bytes::from(reply.body)))
         .expect("response");
     Ok(response)

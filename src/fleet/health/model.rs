@@ -188,7 +188,7 @@ pub fn build(facts: Facts) -> HealthReport {
         check(
             "govapi",
             CheckStatus::Skip,
-            "no GovAPI configured (THOTH_GOVAPI_URL or THOTH_TENANT_ID + THOTH_APEX_DOMAIN)".into(),
+            "no GovAPI configured (a URL: THOTH_GOVAPI_URL or THOTH_TENANT_ID + THOTH_APEX_DOMAIN, and a credential)".into(),
         );
     } else {
         if let Some(problem) = state_error {
