@@ -46,6 +46,12 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
     Audit(crate::audit::cli_args::AuditArgs),
+    /// Govern every server of a Claude Desktop config: each stdio server is started through `thoth run`.
+    /// Idempotent and lossless; `--unwrap` undoes it, `--dry-run` shows the diff.
+    WrapConfig(crate::wrap::cli_args::WrapConfigArgs),
+    /// Show which servers of a Claude Desktop config are governed. Exits 0 when all stdio servers are, 1 when
+    /// some are not, 2 when the config cannot be read.
+    Status(crate::wrap::cli_args::StatusArgs),
     /// Is thoth installed, governing and reporting? JSON, Jamf Extension Attribute and Intune detection
     /// forms (`--format`). Exit codes depend on the form (README "Exit codes").
     Health(crate::fleet::health::HealthArgs),

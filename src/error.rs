@@ -19,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Net(#[from] crate::net::Error),
     #[error(transparent)]
+    Wrap(#[from] crate::wrap::Error),
+    #[error(transparent)]
     Fleet(#[from] crate::fleet::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
@@ -35,6 +37,7 @@ impl Hint for Error {
             Error::Policy(e) => e.hint(),
             Error::Home(e) => e.hint(),
             Error::Net(e) => e.hint(),
+            Error::Wrap(e) => e.hint(),
             Error::Fleet(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())

@@ -9,6 +9,8 @@ pub enum Exit {
     Ok,
     /// 1: the command failed for a reason it explained (bad settings, refusal to start, I/O).
     Failure,
+    /// 2: `status`: the config it inspects is missing or cannot be read.
+    Unreadable,
     /// 70: a bug in thoth (EX_SOFTWARE).
     Internal,
     /// `thoth run`: the upstream MCP server's own exit code (128 + signal when it was killed by one).
@@ -20,6 +22,7 @@ impl Exit {
         ExitCode::from(match self {
             Exit::Ok => 0,
             Exit::Failure => 1,
+            Exit::Unreadable => 2,
             Exit::Internal => 70,
             Exit::Upstream(code) => code,
         })

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod proxy;
 pub mod runtime_user;
 pub mod settings;
+pub mod wrap;
 
 pub use error::Error;
 pub use exit::Exit;
@@ -30,6 +31,8 @@ pub fn run(
         cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
+        cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
+        cli::Command::Status(args) => fleet::status::run(args),
         cli::Command::Health(args) => fleet::health::run(args, settings),
         cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
     }

@@ -11,6 +11,7 @@ pub mod govapi;
 pub mod health;
 pub mod heartbeat;
 pub mod set_api_key;
+pub mod status;
 
 /// What the fleet commands can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ pub mod managed_paths;
 pub mod paths;
 #[cfg(windows)]
 pub mod registry;
+pub mod users;
 
 use std::process::ExitStatus;
 
@@ -40,6 +41,22 @@ pub fn user_name() -> Option<String> {
 /// permissions are not mode bits (Windows: the profile folder's ACL already is the user's).
 pub fn make_private(path: &std::path::Path) -> std::io::Result<bool> {
     os::make_private(path)
+}
+
+/// Give a new file the owner, group and mode of the file it replaces (owner and group only when running as
+/// root, the only case where they can differ). No-op on Windows, where the folder's ACL applies.
+pub fn copy_owner_and_mode(file: &std::fs::File, like: &std::fs::Metadata) -> std::io::Result<()> {
+    os::copy_owner_and_mode(file, like)
+}
+
+/// Give a new file to a user (running as root for them), readable by all as a config is (0644).
+pub fn give_to(file: &std::fs::File, uid: Option<u32>, gid: Option<u32>) -> std::io::Result<()> {
+    os::give_to(file, uid, gid)
+}
+
+/// Flush a folder's entries (a rename) to disk. No-op where folders cannot be opened (Windows).
+pub fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    os::sync_dir(dir)
 }
 
 /// Keep large message buffers from staying resident after the message is gone (where the allocator needs it).

@@ -13,6 +13,7 @@ use tokio::io::Interest;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::users::TargetUser;
 use super::{Reader, Signal, Writer};
 
 pub fn is_root() -> bool {
@@ -37,25 +38,119 @@ pub fn tune_allocator() {
 }
 
 pub fn user_name() -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    passwd(Lookup::Uid(unsafe { libc::geteuid() })).map(|user| user.name)
+}
+
+pub fn ids() -> (Option<u32>, Option<u32>) {
+    // SAFETY: geteuid / getegid have no preconditions and cannot fail.
+    unsafe { (Some(libc::geteuid()), Some(libc::getegid())) }
+}
+
+pub fn lookup_user(name: &str) -> Option<TargetUser> {
+    passwd(Lookup::Name(std::ffi::CString::new(name).ok()?))
+}
+
+#[cfg(target_os = "macos")]
+pub fn console_user() -> Option<TargetUser> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/dev/console").ok()?.uid();
+    passwd(Lookup::Uid(super::users::console_owner(uid)?))
+}
+
+#[cfg(not(target_os = "macos"))]
+pub fn console_user() -> Option<TargetUser> {
+    use super::users::{pick_graphical_uid, RuntimeDir};
+    if let Some(name) = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|n| !n.is_empty() && n != "root")
+    {
+        return lookup_user(&name);
+    }
+    let dirs: Vec<RuntimeDir> = std::fs::read_dir("/run/user")
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let uid = entry.file_name().to_str()?.parse().ok()?;
+            let path = entry.path();
+            let has_display = ["wayland-0", ".X11-unix", "X11-display"]
+                .iter()
+                .any(|name| path.join(name).exists());
+            Some(RuntimeDir { uid, has_display })
+        })
+        .collect();
+    passwd(Lookup::Uid(pick_graphical_uid(&dirs)?))
+}
+
+enum Lookup {
+    Uid(u32),
+    Name(std::ffi::CString),
+}
+
+/// One user database entry (getpwuid_r / getpwnam_r).
+fn passwd(lookup: Lookup) -> Option<TargetUser> {
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
     let mut pwd = std::mem::MaybeUninit::<libc::passwd>::uninit();
     let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: getpwuid_r writes into `pwd` and `buf` (sized as given) and sets `result` on success.
+    // SAFETY: both calls write into `pwd` and `buf` (sized as given) and set `result` on success.
     let rc = unsafe {
-        libc::getpwuid_r(
-            libc::geteuid(),
-            pwd.as_mut_ptr(),
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
+        match &lookup {
+            Lookup::Uid(uid) => libc::getpwuid_r(
+                *uid,
+                pwd.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            ),
+            Lookup::Name(name) => libc::getpwnam_r(
+                name.as_ptr(),
+                pwd.as_mut_ptr(),
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            ),
+        }
     };
     if rc != 0 || result.is_null() {
         return None;
     }
-    // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
-    let name = unsafe { std::ffi::CStr::from_ptr((*result).pw_name) };
-    Some(name.to_string_lossy().into_owned())
+    // SAFETY: on success the entry's strings point at NUL-terminated text inside `buf`.
+    let (name, dir, uid, gid) = unsafe {
+        let entry = &*result;
+        (
+            std::ffi::CStr::from_ptr(entry.pw_name),
+            std::ffi::CStr::from_ptr(entry.pw_dir),
+            entry.pw_uid,
+            entry.pw_gid,
+        )
+    };
+    use std::os::unix::ffi::OsStrExt;
+    Some(TargetUser {
+        name: name.to_string_lossy().into_owned(),
+        uid: Some(uid),
+        gid: Some(gid),
+        home: std::path::PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())),
+    })
+}
+
+pub fn copy_owner_and_mode(file: &File, like: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if is_root() {
+        std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid()))?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
+}
+
+pub fn give_to(file: &File, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if is_root() {
+        std::os::unix::fs::fchown(file, uid, gid)?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+pub fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 pub fn make_private(path: &std::path::Path) -> io::Result<bool> {

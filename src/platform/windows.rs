@@ -9,6 +9,7 @@ use windows_sys::Win32::Security::{
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
+use super::users::TargetUser;
 use super::{Reader, Signal, Writer};
 
 /// An elevated token (an administrator's, or SYSTEM) counts as root.
@@ -48,6 +49,79 @@ pub fn user_name() -> Option<String> {
         return None;
     }
     Some(String::from_utf16_lossy(&buf[..(len as usize - 1)]))
+}
+
+pub fn ids() -> (Option<u32>, Option<u32>) {
+    (None, None)
+}
+
+/// Windows has no user database to ask for a home folder without the user's token: profiles live side by side
+/// in the profiles folder (the parent of `%PUBLIC%`, normally `C:\Users`).
+pub fn lookup_user(name: &str) -> Option<TargetUser> {
+    let profiles = std::env::var_os("PUBLIC")
+        .map(std::path::PathBuf::from)
+        .and_then(|public| public.parent().map(|p| p.to_path_buf()))
+        .or_else(|| {
+            std::env::var_os("SystemDrive").map(|d| std::path::PathBuf::from(d).join("\\Users"))
+        })?;
+    Some(TargetUser {
+        name: name.to_owned(),
+        uid: None,
+        gid: None,
+        home: profiles.join(name),
+    })
+}
+
+/// The user of the active console session (WTSGetActiveConsoleSessionId), if someone is logged on there.
+pub fn console_user() -> Option<TargetUser> {
+    use windows_sys::Win32::System::RemoteDesktop::{
+        WTSFreeMemory, WTSGetActiveConsoleSessionId, WTSQuerySessionInformationW, WTSUserName,
+        WTS_CURRENT_SERVER_HANDLE,
+    };
+    // SAFETY: no preconditions; 0xFFFFFFFF means no session is attached to the console.
+    let session = unsafe { WTSGetActiveConsoleSessionId() };
+    if session == u32::MAX {
+        return None;
+    }
+    let mut buffer: *mut u16 = std::ptr::null_mut();
+    let mut bytes: u32 = 0;
+    // SAFETY: on success WTS allocates `buffer` (freed below) holding `bytes` bytes of NUL-terminated UTF-16.
+    let ok = unsafe {
+        WTSQuerySessionInformationW(
+            WTS_CURRENT_SERVER_HANDLE,
+            session,
+            WTSUserName,
+            &mut buffer,
+            &mut bytes,
+        )
+    };
+    if ok == 0 || buffer.is_null() {
+        return None;
+    }
+    // SAFETY: `buffer` holds `bytes / 2` UTF-16 units as documented; it is freed exactly once.
+    let name = unsafe {
+        let units = std::slice::from_raw_parts(buffer, (bytes / 2) as usize);
+        let text = String::from_utf16_lossy(units);
+        WTSFreeMemory(buffer.cast());
+        text
+    };
+    let name = name.trim_end_matches('\0').to_owned();
+    if name.is_empty() {
+        return None;
+    }
+    lookup_user(&name)
+}
+
+pub fn copy_owner_and_mode(_file: &std::fs::File, _like: &std::fs::Metadata) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn give_to(_file: &std::fs::File, _uid: Option<u32>, _gid: Option<u32>) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn sync_dir(_dir: &std::path::Path) -> io::Result<()> {
+    Ok(())
 }
 
 pub fn make_private(_path: &std::path::Path) -> io::Result<bool> {

@@ -1,0 +1,125 @@
+//! `thoth status`: which servers of a Claude Desktop config run behind thoth. Exit 0 when every stdio server
+//! is governed, 1 when one is not, 2 when the config cannot be read (scripts branch on it).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::wrap::cli_args::StatusArgs;
+use crate::wrap::{locate, Inspection, ServerState};
+use crate::Exit;
+
+/// schemas/status.schema.json
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub schema_version: u32,
+    pub config: PathBuf,
+    pub all_governed: bool,
+    pub governed: Vec<String>,
+    pub ungoverned: Vec<String>,
+    pub remote: Vec<String>,
+    pub invalid: Vec<String>,
+    pub has_comments: bool,
+    pub servers: Vec<ServerState>,
+}
+
+impl StatusReport {
+    pub fn new(inspection: Inspection) -> StatusReport {
+        let names = |pick: fn(&ServerState) -> bool| {
+            inspection
+                .servers
+                .iter()
+                .filter(|s| pick(s))
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let ungoverned = names(|s| s.stdio && !s.governed);
+        StatusReport {
+            schema_version: 1,
+            config: inspection.path.clone(),
+            all_governed: ungoverned.is_empty(),
+            governed: names(|s| s.governed),
+            remote: names(|s| !s.stdio && s.problem.is_none()),
+            invalid: names(|s| s.problem.is_some()),
+            ungoverned,
+            has_comments: inspection.has_comments,
+            servers: inspection.servers,
+        }
+    }
+}
+
+pub fn run(args: StatusArgs) -> Result<Exit, crate::Error> {
+    let inspected = match &args.config {
+        Some(path) => crate::wrap::inspect(path),
+        None => locate::resolve_user(args.for_user.as_deref())
+            .and_then(|(user, current)| crate::wrap::inspect(&locate::config_path(&user, current))),
+    };
+    let inspection = match inspected {
+        Ok(inspection) => inspection,
+        Err(err) => {
+            crate::output::report(&err.into());
+            return Ok(Exit::Unreadable);
+        }
+    };
+    let report = StatusReport::new(inspection);
+    if args.json {
+        crate::output::json(&report);
+    } else {
+        crate::output::text(&render(&report));
+    }
+    Ok(if report.all_governed {
+        Exit::Ok
+    } else {
+        Exit::Failure
+    })
+}
+
+fn render(report: &StatusReport) -> String {
+    let mut rows = vec![[
+        "Server".to_owned(),
+        "Governed".to_owned(),
+        "Agent ID".to_owned(),
+        "Session Intent".to_owned(),
+        "Enforcement".to_owned(),
+    ]];
+    for s in &report.servers {
+        let governed = match (s.stdio, s.governed, &s.problem) {
+            (_, _, Some(_)) => "INVALID",
+            (false, _, None) => "remote (not wrappable)",
+            (true, true, None) => "yes",
+            (true, false, None) => "NO",
+        };
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        rows.push([
+            s.name.clone(),
+            governed.to_owned(),
+            dash(&s.agent_id),
+            dash(&s.session_intent),
+            dash(&s.enforcement_mode),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("{}\n", report.config.display());
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}", w = *w))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    if report.servers.is_empty() {
+        out.push_str("(no servers)\n");
+    }
+    if !report.ungoverned.is_empty() {
+        out.push_str(&format!(
+            "\n{} stdio server(s) not governed: {}. Run `thoth wrap-config` to govern them.\n",
+            report.ungoverned.len(),
+            report.ungoverned.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,77 @@
+//! `thoth wrap-config` and `thoth status` flags (clap derive), beside the code that runs them.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::policy::Mode;
+
+/// `thoth wrap-config`.
+#[derive(Debug, Args)]
+pub struct WrapConfigArgs {
+    /// The claude_desktop_config.json to wrap (default: the console user's when run as root, else yours).
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+    /// Write the result here instead of changing INPUT in place.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Tenant id written into each wrapped server (default: THOTH_TENANT_ID and the managed settings).
+    #[arg(long, value_name = "ID")]
+    pub tenant_id: Option<String>,
+    /// Enforcement mode written into each wrapped server (default: THOTH_ENFORCEMENT_MODE, else block).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub enforcement_mode: Option<Mode>,
+    /// Server name -> session intent, a JSON object (default: ~/.thoth/intent_map.json when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub intent_map: Option<PathBuf>,
+    /// Add KEY=VALUE to each wrapped server's `env`; repeatable. Secrets (THOTH_*KEY*, *TOKEN*...) only
+    /// with --embed-api-key.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Write the enforcer API key into each wrapped server's `env` (off by default: anyone who can read the
+    /// config can then read the key).
+    #[arg(long)]
+    pub embed_api_key: bool,
+    /// Agent ids are PREFIX + the server's name.
+    #[arg(long, value_name = "PREFIX")]
+    pub agent_id_prefix: Option<String>,
+    /// Only this server; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Not this server; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub exclude: Vec<String>,
+    /// Show what would change (a diff) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Restore every selected server exactly as it was before wrapping.
+    #[arg(long)]
+    pub unwrap: bool,
+    /// The thoth binary wrapped servers start (default: this one's absolute path; Claude Desktop on macOS
+    /// starts servers with a bare PATH, so a bare `thoth` would not be found).
+    #[arg(long, value_name = "PATH")]
+    pub thoth_path: Option<PathBuf>,
+    /// Work on this user's config (as root).
+    #[arg(long, value_name = "USER")]
+    pub for_user: Option<String>,
+    /// Create the config when it does not exist.
+    #[arg(long)]
+    pub create: bool,
+    /// Print the report as JSON (schemas/wrap-report.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `thoth status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The claude_desktop_config.json to read (default: the console user's when run as root, else yours).
+    #[arg(value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Read this user's config (as root).
+    #[arg(long, value_name = "USER")]
+    pub for_user: Option<String>,
+    /// Print the report as JSON (schemas/status.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,114 @@
+//! What a Claude Desktop config governs, read only: each server, whether it is stdio, whether it runs behind
+//! `thoth run`, and with which agent id, intent and mode. `thoth status` and `thoth health` report this.
+
+use std::path::{Path, PathBuf};
+
+use super::document::Document;
+use super::entry::{self, Entry};
+use super::{wrapped, Error};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerState {
+    pub name: String,
+    /// Started by the client over stdio (the only kind thoth can govern).
+    pub stdio: bool,
+    pub governed: bool,
+    pub agent_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub session_intent: Option<String>,
+    pub enforcement_mode: Option<String>,
+    /// Why the entry cannot be started, when it is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub path: PathBuf,
+    pub servers: Vec<ServerState>,
+    pub has_comments: bool,
+}
+
+impl Inspection {
+    pub fn governed_names(&self) -> Vec<&str> {
+        self.servers
+            .iter()
+            .filter(|s| s.governed)
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
+    /// Stdio servers not behind thoth (remote ones cannot be, so they are not counted).
+    pub fn ungoverned_names(&self) -> Vec<&str> {
+        self.servers
+            .iter()
+            .filter(|s| s.stdio && !s.governed)
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+}
+
+/// Read the file and classify every server.
+pub fn inspect(path: &Path) -> Result<Inspection, Error> {
+    let text = read_text(path)?;
+    let path = std::path::absolute(path).unwrap_or(path.to_owned());
+    let doc = Document::parse(&path, &text)?;
+    Ok(classify(&doc))
+}
+
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::Syntax {
+            path: path.to_owned(),
+            detail: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(Error::Missing {
+            path: path.to_owned(),
+        }),
+        Err(error) => Err(Error::Read {
+            path: path.to_owned(),
+            error,
+        }),
+    }
+}
+
+pub fn classify(doc: &Document) -> Inspection {
+    let servers = doc
+        .server_props()
+        .iter()
+        .map(|(name, prop)| state(name, entry::read(prop)))
+        .collect();
+    Inspection {
+        path: doc.path.clone(),
+        servers,
+        has_comments: doc.has_comments,
+    }
+}
+
+fn state(name: &str, entry: Entry) -> ServerState {
+    let mut state = ServerState {
+        name: name.to_owned(),
+        stdio: false,
+        governed: false,
+        agent_id: None,
+        tenant_id: None,
+        session_intent: None,
+        enforcement_mode: None,
+        problem: None,
+    };
+    match entry {
+        Entry::Remote => {}
+        Entry::Invalid(problem) => state.problem = Some(problem),
+        Entry::Stdio(fields) => {
+            state.stdio = true;
+            state.governed = wrapped::runs_thoth(&fields.command, fields.args_or_empty());
+            if let Some(w) = wrapped::parse(&fields.command, fields.args_or_empty()) {
+                state.agent_id = w.flags.agent_id;
+                state.tenant_id = w.flags.tenant_id;
+                state.session_intent = w.flags.session_intent;
+                state.enforcement_mode = w.flags.enforcement_mode;
+            }
+        }
+    }
+    state
+}

@@ -1,0 +1,73 @@
+//! `thoth wrap-config` and what `status` / `health` read: Claude Desktop's `claude_desktop_config.json`,
+//! edited in place without losing a byte outside the servers it governs (DESIGN.md §1, issue 5). Reading and
+//! editing go through a concrete syntax tree (`document`), so key order, formatting and comments survive.
+
+pub mod cli_args;
+pub mod document;
+pub mod edit;
+pub mod entry;
+pub mod inspect;
+pub mod locate;
+pub mod record;
+pub mod run;
+pub mod save;
+pub mod wrapped;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use inspect::{inspect, Inspection, ServerState};
+pub use run::run;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} does not exist", path.display())]
+    Missing { path: PathBuf },
+    #[error("could not read {}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is not valid JSON: {detail}", path.display())]
+    Syntax { path: PathBuf, detail: String },
+    #[error("{} is not a Claude Desktop config: {detail}", path.display())]
+    Shape { path: PathBuf, detail: String },
+    #[error("could not write {}: {error}", path.display())]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("no user named {name}")]
+    UnknownUser { name: String },
+    #[error("could not tell whose Claude Desktop config to use: {detail}")]
+    NoUser { detail: String },
+    #[error("{0}")]
+    Usage(String),
+    #[error("intent map {}: {detail}", path.display())]
+    IntentMap { path: PathBuf, detail: String },
+}
+
+impl crate::error::Hint for Error {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::Missing { .. } => {
+                "pass the config's path, or add --create to start a new one".into()
+            }
+            Error::Read { .. } | Error::Write { .. } => {
+                "check the file and folder permissions (run as the user, or as root for another user)".into()
+            }
+            Error::Syntax { .. } | Error::Shape { .. } => {
+                "fix the file by hand (Claude Desktop cannot read it either); thoth left it untouched".into()
+            }
+            Error::UnknownUser { .. } => "check the name given to --for-user".into(),
+            Error::NoUser { .. } => "pass --for-user USER or the config's path".into(),
+            Error::Usage(_) => return None,
+            Error::IntentMap { .. } => {
+                "the intent map is a JSON object of server name to intent (schemas/intent-map.schema.json)"
+                    .into()
+            }
+        })
+    }
+}

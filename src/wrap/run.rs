@@ -1,0 +1,340 @@
+//! `thoth wrap-config`: find the config, read it, apply the plan, and save it (or show the diff). Every
+//! refusal leaves the file untouched; a second run with the same flags writes nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::cli_args::WrapConfigArgs;
+use super::document::Document;
+use super::edit::{self, Plan, ServerResult, WrapPlan};
+use super::save::{self, SaveOptions};
+use super::{inspect, locate, record, Error};
+use crate::platform::users::TargetUser;
+use crate::settings::{Credential, Environment, Settings};
+use crate::Exit;
+
+const NEW_CONFIG: &str = "{\n  \"mcpServers\": {}\n}\n";
+
+/// What `wrap-config` did (schemas/wrap-report.schema.json).
+#[derive(Debug, Serialize)]
+pub struct WrapReport {
+    pub schema_version: u32,
+    pub config: PathBuf,
+    pub output: PathBuf,
+    pub action: &'static str,
+    pub dry_run: bool,
+    pub created: bool,
+    pub changed: bool,
+    pub backup: Option<PathBuf>,
+    pub servers: Vec<ServerResult>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Error> {
+    if args.unwrap && args.embed_api_key {
+        return Err(Error::Usage("--unwrap and --embed-api-key do not go together".into()).into());
+    }
+    let (input, user, is_current) = match &args.input {
+        Some(path) => (
+            path.clone(),
+            locate::resolve_user(args.for_user.as_deref())?.0,
+            true,
+        ),
+        None => {
+            let (user, is_current) = locate::resolve_user(args.for_user.as_deref())?;
+            (locate::config_path(&user, is_current), user, is_current)
+        }
+    };
+    // Absolute in reports and backups: scripts log them, and a relative path says little there.
+    let input = std::path::absolute(&input).unwrap_or(input);
+    let output = args.output.as_ref().map_or_else(
+        || input.clone(),
+        |o| std::path::absolute(o).unwrap_or(o.clone()),
+    );
+    let mut warnings = Vec::new();
+
+    let (text, created) = match inspect::read_text(&input) {
+        Ok(text) => (text, false),
+        Err(Error::Missing { .. }) if args.create => (NEW_CONFIG.to_owned(), true),
+        Err(e) => return Err(e.into()),
+    };
+    let doc = Document::parse(&input, &text)?;
+    if doc.has_comments {
+        warnings.push(format!(
+            "{} has comments: kept as they are, but Claude Desktop's JSON parser may reject the file",
+            input.display()
+        ));
+    }
+    let plan = plan(&args, settings, &user, is_current, &mut warnings)?;
+    if let Some(wrap) = &plan.wrap {
+        let names: Vec<String> = doc.server_props().into_iter().map(|(n, _)| n).collect();
+        for name in wrap.intents.keys().filter(|n| !names.contains(n)) {
+            warnings.push(format!(
+                "the intent map names \"{name}\", which is not a server in this config"
+            ));
+        }
+        for name in plan
+            .only
+            .iter()
+            .chain(&plan.exclude)
+            .filter(|n| !names.contains(n))
+        {
+            warnings.push(format!("no server named \"{name}\" (--only / --exclude)"));
+        }
+    }
+    let mut records = record::load(&output)?;
+    let before = records.clone();
+    let servers = edit::apply(&doc, &plan, &mut records);
+    let new_text = doc.to_text();
+    let old_output = if output == input {
+        Some(text.clone())
+    } else {
+        std::fs::read_to_string(&output).ok()
+    };
+    let changed = old_output.as_deref() != Some(new_text.as_str());
+
+    let mut report = WrapReport {
+        schema_version: 1,
+        config: input.clone(),
+        output: output.clone(),
+        action: if args.unwrap { "unwrap" } else { "wrap" },
+        dry_run: args.dry_run,
+        created,
+        changed,
+        backup: None,
+        servers,
+        warnings,
+        diff: None,
+    };
+    if args.dry_run {
+        report.diff = Some(diff(
+            old_output.as_deref().unwrap_or(""),
+            &new_text,
+            &output,
+        ));
+    } else {
+        let options = SaveOptions {
+            new_owner: (!is_current).then_some(&user),
+            backup: true,
+            crash_before_rename: crash_hook(settings),
+        };
+        report.backup = save::save(&output, new_text.as_bytes(), &options)?;
+        if records != before {
+            save_records(&output, &records, &options)?;
+        }
+    }
+    render(&report, args.json);
+    Ok(Exit::Ok)
+}
+
+fn plan(
+    args: &WrapConfigArgs,
+    settings: &Settings,
+    user: &TargetUser,
+    is_current: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Plan, Error> {
+    let mut plan = Plan {
+        wrap: None,
+        only: args.only.clone(),
+        exclude: args.exclude.clone(),
+    };
+    if args.unwrap {
+        return Ok(plan);
+    }
+    let thoth_path = match &args.thoth_path {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .and_then(|p| p.canonicalize())
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot tell where this thoth binary is ({e}): pass --thoth-path"
+                ))
+            })?,
+    };
+    if !thoth_path.is_absolute() {
+        return Err(Error::Usage(format!(
+            "--thoth-path {} is not absolute: Claude Desktop starts servers with a bare PATH",
+            thoth_path.display()
+        )));
+    }
+    let tenant_id = args
+        .tenant_id
+        .clone()
+        .or_else(|| settings.tenant_id.as_ref().map(|t| t.value.clone()));
+    if let Some(tenant) = &tenant_id {
+        if crate::settings::validate::id(tenant).is_err() {
+            return Err(Error::Usage(format!(
+                "--tenant-id {tenant:?} is not a tenant id (letters, digits, '.', '_', '-')"
+            )));
+        }
+    }
+    let mut env = Vec::new();
+    for pair in &args.env {
+        let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+            return Err(Error::Usage(format!("--env {pair:?} is not KEY=VALUE")));
+        };
+        if crate::settings::keys::is_secret_env(key) && !args.embed_api_key {
+            return Err(Error::Usage(format!(
+                "--env {key}=... would write a secret into the config: add --embed-api-key to mean it, or \
+                 leave the secret in ~/.thoth (thoth set-api-key)"
+            )));
+        }
+        env.push((key.to_owned(), value.to_owned()));
+    }
+    if args.embed_api_key {
+        let credential = settings.enforcer_credential.as_ref().ok_or_else(|| {
+            Error::Usage(
+                "--embed-api-key: no API key is configured (set THOTH_API_KEY or run `thoth set-api-key`)"
+                    .into(),
+            )
+        })?;
+        let (key, secret) = match &credential.value {
+            Credential::ApiKey(secret) => ("THOTH_API_KEY", secret),
+            Credential::Bearer(secret) => ("THOTH_AUTH_TOKEN", secret),
+        };
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_owned(), secret.expose().to_owned()));
+        warnings.push(format!(
+            "--embed-api-key: {key} is written into the config in clear; anyone who can read the file can \
+             read the key"
+        ));
+    }
+    let thoth_dir = if is_current {
+        settings.thoth_dir.clone()
+    } else {
+        Some(crate::platform::paths::thoth_dir(&user.home))
+    };
+    let intents = intent_map(args.intent_map.as_deref(), thoth_dir.as_deref())?;
+    plan.wrap = Some(WrapPlan {
+        thoth_path: thoth_path.to_string_lossy().into_owned(),
+        tenant_id,
+        enforcement_mode: args
+            .enforcement_mode
+            .unwrap_or(settings.enforcement_mode.value)
+            .as_str()
+            .to_owned(),
+        agent_id_prefix: args.agent_id_prefix.clone(),
+        env,
+        intents,
+    });
+    if plan.wrap.as_ref().is_some_and(|w| w.tenant_id.is_none()) {
+        warnings.push(
+            "no tenant id (--tenant-id or THOTH_TENANT_ID): wrapped servers use the one thoth run resolves".into(),
+        );
+    }
+    Ok(plan)
+}
+
+/// `{server name: intent}` from `--intent-map`, else `~/.thoth/intent_map.json` when it exists.
+pub fn intent_map(
+    flag: Option<&Path>,
+    thoth_dir: Option<&Path>,
+) -> Result<BTreeMap<String, String>, Error> {
+    let path = match (flag, thoth_dir) {
+        (Some(path), _) => path.to_owned(),
+        (None, Some(dir)) if dir.join("intent_map.json").is_file() => dir.join("intent_map.json"),
+        _ => return Ok(BTreeMap::new()),
+    };
+    let bad = |detail: String| Error::IntentMap {
+        path: path.clone(),
+        detail,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let map: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    map.into_iter()
+        .map(|(name, intent)| match intent {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Ok((name, s)),
+            _ => Err(bad(format!(
+                "the intent of \"{name}\" is not a non-empty string"
+            ))),
+        })
+        .collect()
+}
+
+fn save_records(
+    output: &Path,
+    records: &record::Records,
+    options: &SaveOptions,
+) -> Result<(), Error> {
+    let path = record::path_for(output);
+    if records.servers.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(Error::Write { path, error }),
+        };
+    }
+    let like = std::fs::metadata(output).ok();
+    save::write_new(
+        &path,
+        &records.to_json(),
+        like.as_ref(),
+        options.new_owner,
+        false,
+    )
+}
+
+/// The dev-only test hook that simulates a crash between the temp write and the rename.
+fn crash_hook(settings: &Settings) -> bool {
+    // Read here, not through settings: it is not a setting, and only honoured in dev.
+    settings.environment.value == Environment::Dev
+        && std::env::var_os("THOTH_TEST_CRASH_BEFORE_RENAME").is_some_and(|v| v == "1")
+}
+
+fn diff(old: &str, new: &str, path: &Path) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&name, &name)
+        .to_string()
+}
+
+fn render(report: &WrapReport, json: bool) {
+    for warning in &report.warnings {
+        crate::output::message(&format!("warning: {warning}"));
+    }
+    if json {
+        crate::output::json(report);
+        return;
+    }
+    let mut text = String::new();
+    for server in &report.servers {
+        let outcome = serde_json::to_value(server.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        text.push_str(&format!("{outcome:<12} {}", server.name));
+        if let Some(agent) = &server.agent_id {
+            text.push_str(&format!("  (agent id {agent}"));
+            if let Some(intent) = &server.session_intent {
+                text.push_str(&format!(", intent {intent}"));
+            }
+            text.push(')');
+        }
+        if let Some(detail) = &server.detail {
+            text.push_str(&format!("  ({detail})"));
+        }
+        text.push('\n');
+    }
+    let output = report.output.display();
+    match (&report.diff, report.changed) {
+        (Some(diff), true) => text.push_str(&format!("dry run: {output} would change:\n{diff}")),
+        (Some(_), false) => text.push_str(&format!("dry run: {output} would not change\n")),
+        (None, true) => {
+            text.push_str(&format!("wrote {output}"));
+            if let Some(backup) = &report.backup {
+                text.push_str(&format!(" (previous content in {})", backup.display()));
+            }
+            text.push('\n');
+        }
+        (None, false) => text.push_str(&format!("{output} already as wanted: nothing written\n")),
+    }
+    crate::output::text(&text);
+}

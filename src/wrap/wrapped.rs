@@ -1,0 +1,220 @@
+//! The wrapped form of a server entry: `command: <thoth>`, `args: ["run", <thoth flags>..., "--", <original
+//! command>, <original args>...]`. Builds it, and reads it back (an entry written by any thoth version),
+//! so an entry is never wrapped twice and `--unwrap` finds the original.
+
+/// thoth's own flags in a wrapped entry, in the order they are written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunFlags {
+    pub agent_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub enforcement_mode: Option<String>,
+    pub session_intent: Option<String>,
+    /// Other flags found in an existing entry (`--policy X`, `--approved-scope Y`...), kept as they were.
+    pub other: Vec<String>,
+}
+
+/// A wrapped entry taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wrapped {
+    pub flags: RunFlags,
+    pub command: String,
+    pub args: Vec<String>,
+}
+
+/// Flags of `thoth run` that take a value (so the value is not mistaken for the `--` separator's neighbour).
+const VALUE_FLAGS: &[&str] = &[
+    "--agent-id",
+    "--tenant-id",
+    "--enforcement-mode",
+    "--session-intent",
+    "--policy",
+    "--approved-scope",
+    "--step-up-wait",
+    "--max-line-bytes",
+    "--max-pending",
+    "--shutdown-grace-ms",
+    "--log-level",
+    "--log-file",
+];
+
+/// Is this command a thoth binary (any path, any version)? `thoth`, `thoth.exe`, `/opt/x/bin/thoth`.
+pub fn is_thoth_binary(command: &str) -> bool {
+    let name = command.rsplit(['/', '\\']).next().unwrap_or(command);
+    let name = name.to_ascii_lowercase();
+    name == "thoth" || name == "thoth.exe"
+}
+
+/// Does this entry run `thoth run`? (Governed, whether or not the rest can be taken apart.)
+pub fn runs_thoth(command: &str, args: &[String]) -> bool {
+    is_thoth_binary(command) && args.first().map(String::as_str) == Some("run")
+}
+
+/// Take a wrapped entry apart; `None` when it is not `thoth run ... -- <command> ...`.
+pub fn parse(command: &str, args: &[String]) -> Option<Wrapped> {
+    if !runs_thoth(command, args) {
+        return None;
+    }
+    let mut flags = RunFlags::default();
+    let mut rest = args[1..].iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--" {
+            let command = rest.next()?.clone();
+            return Some(Wrapped {
+                flags,
+                command,
+                args: rest.cloned().collect(),
+            });
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let takes_value = VALUE_FLAGS.contains(&name);
+        let value = match (&inline, takes_value) {
+            (Some(v), _) => Some(v.clone()),
+            (None, true) => Some(rest.next()?.clone()),
+            (None, false) => None,
+        };
+        let slot = match name {
+            "--agent-id" => &mut flags.agent_id,
+            "--tenant-id" => &mut flags.tenant_id,
+            "--enforcement-mode" => &mut flags.enforcement_mode,
+            "--session-intent" => &mut flags.session_intent,
+            _ => {
+                flags.other.push(arg.clone());
+                if inline.is_none() {
+                    flags.other.extend(value);
+                }
+                continue;
+            }
+        };
+        *slot = value;
+    }
+    None
+}
+
+/// The `args` of a wrapped entry.
+pub fn build_args(flags: &RunFlags, command: &str, args: &[String]) -> Vec<String> {
+    let mut out = vec!["run".to_owned()];
+    let pairs = [
+        ("--agent-id", &flags.agent_id),
+        ("--tenant-id", &flags.tenant_id),
+        ("--enforcement-mode", &flags.enforcement_mode),
+        ("--session-intent", &flags.session_intent),
+    ];
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            out.push(name.to_owned());
+            out.push(value.clone());
+        }
+    }
+    out.extend(flags.other.iter().cloned());
+    out.push("--".to_owned());
+    out.push(command.to_owned());
+    out.extend(args.iter().cloned());
+    out
+}
+
+/// An agent id from a server name: letters, digits, `.`, `_`, `-` (what `thoth run --agent-id` accepts);
+/// anything else becomes `-`.
+pub fn agent_id_for(prefix: Option<&str>, name: &str) -> String {
+    let raw = format!("{}{name}", prefix.unwrap_or(""));
+    let id: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let id = id.trim_matches('-').to_owned();
+    if id.is_empty() {
+        "server".to_owned()
+    } else {
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn builds_and_parses_back() {
+        let flags = RunFlags {
+            agent_id: Some("fs".into()),
+            tenant_id: Some("acme".into()),
+            enforcement_mode: Some("block".into()),
+            session_intent: Some("coding".into()),
+            other: vec![],
+        };
+        let args = build_args(&flags, "npx", &strings(&["-y", "--", "x"]));
+        assert_eq!(
+            args,
+            strings(&[
+                "run",
+                "--agent-id",
+                "fs",
+                "--tenant-id",
+                "acme",
+                "--enforcement-mode",
+                "block",
+                "--session-intent",
+                "coding",
+                "--",
+                "npx",
+                "-y",
+                "--",
+                "x"
+            ])
+        );
+        let parsed = parse("/usr/local/bin/thoth", &args).unwrap();
+        assert_eq!(parsed.flags, flags);
+        assert_eq!(parsed.command, "npx");
+        assert_eq!(parsed.args, strings(&["-y", "--", "x"]));
+    }
+
+    #[test]
+    fn older_entries_with_other_flags_and_inline_values() {
+        let args = strings(&[
+            "run",
+            "--agent-id=a",
+            "--policy",
+            "/p.json",
+            "--approved-scope=x,y",
+            "--",
+            "node",
+            "s.js",
+        ]);
+        let parsed = parse("C:\\Program Files\\Thoth\\THOTH.EXE", &args).unwrap();
+        assert_eq!(parsed.flags.agent_id.as_deref(), Some("a"));
+        assert_eq!(
+            parsed.flags.other,
+            strings(&["--policy", "/p.json", "--approved-scope=x,y"])
+        );
+        assert_eq!(parsed.command, "node");
+    }
+
+    #[test]
+    fn not_wrapped() {
+        assert!(parse("npx", &strings(&["run", "--", "x"])).is_none());
+        assert!(parse("thoth", &strings(&["doctor"])).is_none());
+        assert!(parse("thoth", &strings(&["run", "--agent-id", "a"])).is_none());
+        assert!(parse("thoth", &strings(&["run", "--"])).is_none());
+        assert!(!is_thoth_binary("/usr/bin/thoth-helper"));
+        assert!(runs_thoth("thoth", &strings(&["run"])));
+    }
+
+    #[test]
+    fn agent_ids_are_valid() {
+        assert_eq!(agent_id_for(None, "filesystem"), "filesystem");
+        assert_eq!(agent_id_for(Some("acme-"), "My Server ✓"), "acme-My-Server");
+        assert_eq!(agent_id_for(None, "✓"), "server");
+    }
+}
