@@ -291,3 +291,54 @@ fn broken_settings_are_reported_not_hidden() {
         "not detected while settings are broken"
     );
 }
+
+#[test]
+fn the_default_config_is_the_users_claude_desktop_config() {
+    if std::env::consts::OS != "linux" {
+        return; // the per-OS default paths are unit-tested in wrap::locate
+    }
+    let t = Thoth::new("dev");
+    let dir = t.home.path().join(".config/Claude");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("claude_desktop_config.json"),
+        json!({"mcpServers": {"raw": {"command": "npx", "args": ["-y", "x"]}}}).to_string(),
+    )
+    .unwrap();
+    let (_, r) = health_json(&t, &[], &[]);
+    assert_eq!(
+        r["claude_config"]["path"],
+        json!(dir.join("claude_desktop_config.json").to_str().unwrap())
+    );
+    assert_eq!(r["claude_config"]["ungoverned"], json!(["raw"]));
+}
+
+#[test]
+fn for_user_reports_on_that_users_files_and_checks() {
+    let t = Thoth::new("dev");
+    // `nobody` exists on every Linux and macOS: its home holds no config and no state.
+    let (code, r) = health_json(&t, &[], &["--for-user", "nobody"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["runtime"]["user"], "nobody");
+    assert_eq!(r["runtime"]["non_root_ok"], true);
+    assert_eq!(r["claude_config"]["found"], false);
+    assert!(
+        !r["claude_config"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(t.home.path().to_str().unwrap()),
+        "{r:#}"
+    );
+    let (code, out, stderr) = health(
+        &t,
+        &[],
+        &[
+            "--for-user",
+            "no-such-user-here",
+            "--format",
+            "intune-detect",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(stderr.contains("no-such-user-here"), "{stderr}");
+}

@@ -1,9 +1,8 @@
-//! A minimal, read-only view of Claude Desktop's `claude_desktop_config.json` for `thoth health`: which
-//! servers it starts and which of them run behind `thoth run`. Kept private to health until the shared
-//! reader of `wrap` (issue 5) lands; a governed server's command is a thoth binary whose first argument is
-//! `run`. A server with a `url` (remote) is not stdio: it is neither governed nor ungoverned.
+//! The Claude Desktop config as `thoth health` reports it: `wrap::inspect` reads and classifies the servers
+//! (a governed one runs behind `thoth run`; a remote one is not stdio, so neither governed nor ungoverned);
+//! this folds the result, or why it could not be read, into the report's `claude_config` section.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -22,20 +21,6 @@ pub struct ClaudeConfig {
     pub error: Option<String>,
 }
 
-/// Claude Desktop's config for a user whose home folder is `home` (per OS; on Windows the default
-/// `AppData\Roaming` of that profile).
-pub fn default_path(home: &Path) -> PathBuf {
-    match std::env::consts::OS {
-        "macos" => home.join("Library/Application Support/Claude/claude_desktop_config.json"),
-        "windows" => home
-            .join("AppData")
-            .join("Roaming")
-            .join("Claude")
-            .join("claude_desktop_config.json"),
-        _ => home.join(".config/Claude/claude_desktop_config.json"),
-    }
-}
-
 /// Read and classify the config at `path`.
 pub fn inspect(path: &Path) -> ClaudeConfig {
     let mut config = ClaudeConfig {
@@ -47,54 +32,28 @@ pub fn inspect(path: &Path) -> ClaudeConfig {
         ungoverned: Vec::new(),
         error: None,
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return config,
+    match crate::wrap::inspect::inspect(path) {
+        Ok(inspection) => {
+            config.found = true;
+            config.servers = inspection.servers.len();
+            config.governed_servers = owned(inspection.governed_names());
+            config.ungoverned = owned(inspection.ungoverned_names());
+            config.governed = config.ungoverned.is_empty();
+        }
+        Err(crate::wrap::Error::Missing { .. }) => {}
         Err(err) => {
+            config.found = path.exists();
             config.governed = false;
-            config.error = Some(format!("cannot read it: {err}"));
-            return config;
-        }
-    };
-    config.found = true;
-    let value: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(value) => value,
-        Err(err) => {
-            config.governed = false;
-            config.error = Some(format!("it is not valid JSON: {err}"));
-            return config;
-        }
-    };
-    let Some(servers) = value.get("mcpServers").and_then(|s| s.as_object()) else {
-        return config;
-    };
-    config.servers = servers.len();
-    for (name, server) in servers {
-        let is_stdio = server.get("command").is_some_and(|c| c.is_string());
-        if !is_stdio {
-            continue;
-        }
-        if is_governed(server) {
-            config.governed_servers.push(name.clone());
-        } else {
-            config.ungoverned.push(name.clone());
+            config.error = Some(err.to_string());
         }
     }
-    config.governed = config.ungoverned.is_empty();
     config
 }
 
-/// The command is thoth (`thoth`, `thoth.exe`, any folder) and its first argument is `run`.
-fn is_governed(server: &serde_json::Value) -> bool {
-    let command = server.get("command").and_then(|c| c.as_str()).unwrap_or("");
-    let file = command.rsplit(['/', '\\']).next().unwrap_or("");
-    let stem = file.strip_suffix(".exe").unwrap_or(file);
-    let first_arg = server
-        .get("args")
-        .and_then(|a| a.as_array())
-        .and_then(|a| a.first())
-        .and_then(|a| a.as_str());
-    stem.eq_ignore_ascii_case("thoth") && first_arg == Some("run")
+fn owned(names: Vec<&str>) -> Vec<String> {
+    let mut names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    names.sort();
+    names
 }
 
 #[cfg(test)]
@@ -105,24 +64,23 @@ mod tests {
     fn classifies_governed_ungoverned_and_remote_servers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.json");
-        assert!(!inspect(&path).found && inspect(&path).governed);
+        let missing = inspect(&path);
+        assert!(!missing.found && missing.governed && missing.error.is_none());
         std::fs::write(
             &path,
             r#"{"mcpServers":{
               "fs":{"command":"/usr/local/bin/thoth","args":["run","--agent-id","fs","--","npx","x"]},
-              "win":{"command":"C:\\Program Files\\thoth\\thoth.exe","args":["run","--","x"]},
               "raw":{"command":"npx","args":["-y","server-everything"]},
-              "fake":{"command":"/opt/thoth","args":["doctor"]},
               "remote":{"url":"https://mcp.example.com"}}}"#,
         )
         .unwrap();
         let c = inspect(&path);
-        assert!(c.found && !c.governed);
-        assert_eq!(c.servers, 5);
-        assert_eq!(c.governed_servers, ["fs", "win"]);
-        assert_eq!(c.ungoverned, ["fake", "raw"]);
+        assert!(c.found && !c.governed, "{c:?}");
+        assert_eq!(c.servers, 3);
+        assert_eq!(c.governed_servers, ["fs"]);
+        assert_eq!(c.ungoverned, ["raw"]);
         std::fs::write(&path, "{oops").unwrap();
         let c = inspect(&path);
-        assert!(!c.governed && c.error.unwrap().contains("not valid JSON"));
+        assert!(c.found && !c.governed && c.error.is_some(), "{c:?}");
     }
 }

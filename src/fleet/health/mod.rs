@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::fleet::endpoint_state;
+use crate::platform::users::TargetUser;
 use crate::settings::Settings;
 use crate::{Error, Exit};
 use model::{Endpoint, Facts, HealthReport, Status};
@@ -50,13 +51,6 @@ pub struct HealthArgs {
     pub config: Option<PathBuf>,
 }
 
-/// The user the report is about.
-struct Target {
-    user: Option<String>,
-    uid: Option<u32>,
-    home: Option<PathBuf>,
-}
-
 pub fn run(
     args: HealthArgs,
     settings: Result<Settings, crate::settings::Error>,
@@ -74,8 +68,8 @@ pub fn run(
             ))
         })?),
     };
-    let target = target(args.for_user.as_deref())?;
-    let report = build(settings, &target, args.config.as_deref());
+    let (user, is_current) = crate::wrap::locate::resolve_user(args.for_user.as_deref())?;
+    let report = build(settings, &user, is_current, args.config.as_deref());
     Ok(match format {
         HealthFormat::Human => {
             crate::output::text(&render(&report));
@@ -117,42 +111,26 @@ fn exit_for(status: Status) -> Exit {
     }
 }
 
-fn target(for_user: Option<&str>) -> Result<Target, Error> {
-    let _ = for_user;
-    Ok(Target {
-        user: crate::platform::user_name(),
-        uid: crate::platform::uid(),
-        home: None,
-    })
-}
-
-/// Gather the facts for `target` and judge them.
+/// Gather the facts about `user` (the user thoth runs as when `is_current`) and judge them.
 fn build(
     settings: Result<Settings, crate::settings::Error>,
-    target: &Target,
+    user: &TargetUser,
+    is_current: bool,
     config: Option<&std::path::Path>,
 ) -> HealthReport {
     let (settings, settings_error) = match settings {
         Ok(settings) => (Some(settings), None),
         Err(err) => (None, Some(err.to_string())),
     };
-    let thoth_dir = match (&target.home, &settings) {
-        (Some(home), _) => Some(crate::platform::paths::thoth_dir(home)),
-        (None, Some(s)) => s.thoth_dir.clone(),
-        (None, None) => None,
+    // Another user's files are under their home; ours are where the settings put them (honouring $HOME).
+    let thoth_dir = match (&settings, is_current) {
+        (Some(s), true) => s.thoth_dir.clone(),
+        _ => Some(crate::platform::paths::thoth_dir(&user.home)),
     };
-    let home = target.home.clone().or_else(|| {
-        thoth_dir
-            .as_ref()
-            .and_then(|d| d.parent().map(PathBuf::from))
-    });
     let config_path = config
         .map(PathBuf::from)
-        .or_else(|| home.as_deref().map(claude_config::default_path));
-    let claude_config = match &config_path {
-        Some(path) => claude_config::inspect(path),
-        None => claude_config::inspect(std::path::Path::new("claude_desktop_config.json")),
-    };
+        .unwrap_or_else(|| crate::wrap::locate::config_path(user, is_current));
+    let claude_config = claude_config::inspect(&config_path);
     let state = match &thoth_dir {
         Some(dir) => endpoint_state::load(&endpoint_state::path(dir)),
         None => Ok(None),
@@ -175,15 +153,15 @@ fn build(
             source: "unknown".into(),
         },
     };
+    // The runtime checks judge the user whose `thoth run` this is about (the console user under Jamf).
     let runtime = match &settings {
+        Some(s) if is_current => crate::runtime_user::check(s),
         Some(s) => {
-            let is_root =
-                target.uid == Some(0) || (target.home.is_none() && crate::platform::is_root());
-            crate::runtime_user::evaluate(s, target.user.clone(), target.uid, is_root)
+            crate::runtime_user::evaluate(s, Some(user.name.clone()), user.uid, user.uid == Some(0))
         }
         None => crate::runtime_user::RuntimeUser {
-            user: target.user.clone(),
-            uid: target.uid,
+            user: Some(user.name.clone()),
+            uid: user.uid,
             is_root: false,
             require_non_root: true,
             problems: Vec::new(),
