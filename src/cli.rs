@@ -65,6 +65,10 @@ pub struct CheckinArgs {
     /// Register again even when nothing changed since the last registration.
     #[arg(long)]
     pub register: bool,
+    /// Check in for this user's sessions and save to their ~/.thoth/state (default: the console user when
+    /// run as root, as a Jamf policy is; else yourself).
+    #[arg(long, value_name = "USER")]
+    pub for_user: Option<String>,
 }
 
 /// `thoth set-api-key`.

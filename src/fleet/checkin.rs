@@ -1,6 +1,7 @@
 //! `thoth checkin`: one registration (when needed) and one check-in now, for a Jamf policy or a scheduled
-//! task, with the live `thoth run` agents of this user; the result is saved to `~/.thoth/state/endpoint.json`
-//! like the heartbeat's. Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
+//! task, with the live `thoth run` agents of the user; the result is saved to their
+//! `~/.thoth/state/endpoint.json` like the heartbeat's (run as root: the console user's, or `--for-user`'s,
+//! handed to them). Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
 
 use super::endpoint_state;
 use super::heartbeat::Link;
@@ -9,7 +10,13 @@ use crate::settings::Settings;
 use crate::{home, Error, Exit};
 
 pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
-    let thoth_dir = settings.thoth_dir.clone().ok_or(home::Error::NoHome)?;
+    // As root (a Jamf policy) the state is the console user's, where their `thoth run` and `health` look.
+    let (user, is_current) = crate::wrap::locate::resolve_user(args.for_user.as_deref())?;
+    let thoth_dir = if is_current {
+        settings.thoth_dir.clone().ok_or(home::Error::NoHome)?
+    } else {
+        crate::platform::paths::thoth_dir(&user.home)
+    };
     let link = Link::prepare(settings, thoth_dir)?.ok_or(super::Error::NoGovApi)?;
     let path = link.state_path();
     let mut state = endpoint_state::load(&path)
@@ -28,6 +35,14 @@ pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
         .map_err(crate::proxy::Error::Runtime)?;
     let result = runtime.block_on(link.attempt(&mut state, &agents));
     endpoint_state::save(&path, &state)?;
+    if !is_current {
+        endpoint_state::give_to_user(&link.thoth_dir, &path, user.uid, user.gid).map_err(
+            |error| home::Error::Io {
+                path: path.clone(),
+                error,
+            },
+        )?;
+    }
     result.map_err(super::Error::Checkin)?;
     crate::output::message(&format!(
         "checked in to {} as {} ({} live agent(s))",

@@ -70,6 +70,30 @@ pub fn save(path: &Path, state: &EndpointState) -> Result<(), crate::home::Error
     crate::home::write_private(path, &text)
 }
 
+/// Hand `~/.thoth`, its `state` folder and the state file to the user they belong to, when root wrote them
+/// for that user (`thoth checkin` from a Jamf policy); they stay private (0700 / 0600). No-op without a uid
+/// (Windows, where the profile's ACL applies).
+pub fn give_to_user(
+    thoth_dir: &Path,
+    path: &Path,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> std::io::Result<()> {
+    if uid.is_none() {
+        return Ok(());
+    }
+    for p in [
+        thoth_dir.to_path_buf(),
+        crate::platform::paths::state_dir(thoth_dir),
+        path.to_path_buf(),
+    ] {
+        let file = std::fs::File::open(&p)?;
+        crate::platform::give_to(&file, uid, gid)?;
+        crate::platform::make_private(&p)?;
+    }
+    Ok(())
+}
+
 /// Now, as RFC 3339 UTC (`2026-11-22T03:04:05Z`).
 pub fn now() -> String {
     format_time(OffsetDateTime::now_utc())
