@@ -196,8 +196,8 @@ fn jamf_fields_print_exact_values_and_empty_when_missing() {
         ea("version"),
         (0, format!("<result>{VERSION}</result>\n"), ea("version").2)
     );
-    assert_eq!(ea("endpoint-id").1, "<result>ep-1</result>\n");
-    assert_eq!(ea("last-checkin").1, "<result></result>\n");
+    assert_eq!(ea("endpoint_id").1, "<result>ep-1</result>\n");
+    assert_eq!(ea("last_checkin").1, "<result></result>\n");
     assert_eq!(ea("governed").1, "<result>true</result>\n");
     // GovAPI configured, never registered: degraded.
     assert_eq!(ea("status").1, "<result>degraded</result>\n");
@@ -225,10 +225,15 @@ fn jamf_fields_print_exact_values_and_empty_when_missing() {
         now.second()
     );
     assert_eq!(
-        ea("last-checkin").1,
+        ea("last_checkin").1,
         format!("<result>{jamf_date}</result>\n")
     );
     assert_eq!(ea("status").1, "<result>healthy</result>\n");
+    assert_eq!(
+        ea("last-checkin").1,
+        ea("last_checkin").1,
+        "the kebab-case alias"
+    );
     let (code, r) = health_json(&t, &env, &[]);
     assert_eq!(code, 0);
     assert_eq!(r["govapi"]["registered"], true);

@@ -333,6 +333,43 @@ mod tests {
         assert_eq!(parse("{}"), None);
     }
 
+    fn settings(env: &[(&str, &str)]) -> Settings {
+        let inputs = crate::settings::Inputs {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..crate::settings::Inputs::default()
+        };
+        crate::settings::resolve::resolve(inputs).unwrap()
+    }
+
+    #[test]
+    fn the_fingerprint_follows_what_is_registered_but_not_the_agents() {
+        let identity = Identity {
+            id: "e1".into(),
+            source: crate::identity::IdentitySource::Jamf("managed".into()),
+        };
+        let base = Registration::new(&settings(&[("THOTH_ENV", "dev")]), &identity);
+        assert_eq!(base.enrollment_source, "jamf");
+        let url = "https://grid.acme.example.com";
+        let mut with_agents = base.clone();
+        with_agents.agent_ids = vec!["fs".into()];
+        assert_eq!(base.fingerprint(url), with_agents.fingerprint(url));
+        assert_ne!(
+            base.fingerprint(url),
+            base.fingerprint("https://other.example.com")
+        );
+        let fleet = Registration::new(
+            &settings(&[("THOTH_ENV", "dev"), ("THOTH_FLEET_ID", "f2")]),
+            &identity,
+        );
+        assert_ne!(base.fingerprint(url), fleet.fingerprint(url));
+        let mut older = base.clone();
+        older.proxy_version = "0.0.1";
+        assert_ne!(base.fingerprint(url), older.fingerprint(url));
+    }
+
     #[test]
     fn counters_fold_modify_into_allow() {
         use crate::audit::DecisionKind;

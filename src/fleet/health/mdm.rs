@@ -14,7 +14,9 @@ pub enum JamfField {
     Status,
     Version,
     Governed,
+    #[value(name = "last_checkin", alias = "last-checkin")]
     LastCheckin,
+    #[value(name = "endpoint_id", alias = "endpoint-id")]
     EndpointId,
 }
 
