@@ -481,12 +481,13 @@ fn enforcer_round_trips(base: &str, ca_path: &str) -> Vec<Duration> {
     })
 }
 
-/// How long each side of the GovAPI comparison runs calls (several 1 s heartbeat intervals).
-const GOVAPI_PHASE: Duration = Duration::from_secs(4);
+/// How long the GovAPI comparison runs calls (several 1 s heartbeat intervals), in turns of `GOVAPI_TURN`.
+const GOVAPI_PHASE: Duration = Duration::from_secs(10);
+const GOVAPI_TURN: usize = 500;
 
 /// The MCP round trip through thoth without and with a GovAPI configured (loopback HTTPS, heartbeats every
-/// second while the calls run), in alternating phases so both see the same machine drift; and how many
-/// check-ins GovAPI received meanwhile (heartbeats really ran).
+/// second while the calls run): both processes live at once and take turns of `GOVAPI_TURN` calls, so both
+/// see the same machine drift; and how many check-ins GovAPI received meanwhile (heartbeats really ran).
 fn govapi_overhead(through_thoth: &[String]) {
     let dir = std::env::temp_dir().join(format!("thoth-bench-govapi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -512,11 +513,30 @@ fn govapi_overhead(through_thoth: &[String]) {
         ),
         home.clone(),
     ];
-    let (mut without_samples, mut with_samples) = (Vec::new(), Vec::new());
-    for _ in 0..2 {
-        without_samples.extend(timed_latencies(through_thoth, std::slice::from_ref(&home)));
-        with_samples.extend(timed_latencies(through_thoth, &with));
+    let mut clients = [
+        Client::spawn_with(through_thoth, std::slice::from_ref(&home)),
+        Client::spawn_with(through_thoth, &with),
+    ];
+    for c in &mut clients {
+        for _ in 0..200 {
+            c.call("warm");
+        }
     }
+    let mut samples: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let start = Instant::now();
+    while start.elapsed() < GOVAPI_PHASE {
+        for (c, samples) in clients.iter_mut().zip(samples.iter_mut()) {
+            for _ in 0..GOVAPI_TURN {
+                let t = Instant::now();
+                c.call("hello");
+                samples.push(t.elapsed());
+            }
+        }
+    }
+    for c in clients {
+        c.close();
+    }
+    let [mut without_samples, mut with_samples] = samples;
     without_samples.sort_unstable();
     with_samples.sort_unstable();
     let checkins = server
@@ -524,7 +544,9 @@ fn govapi_overhead(through_thoth: &[String]) {
         .len();
     let p = |v: &[Duration], q: f64| v[((v.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
     println!();
-    println!("MCP round trip through thoth, GovAPI heartbeats off vs on (2 x {GOVAPI_PHASE:?} each)   p50 µs    p99 µs   calls");
+    println!(
+        "MCP round trip through thoth, GovAPI heartbeats off vs on ({GOVAPI_PHASE:?}, turns of {GOVAPI_TURN})   p50 µs    p99 µs   calls"
+    );
     for (name, v) in [
         ("no GovAPI", &without_samples),
         ("GovAPI, 1 s heartbeats", &with_samples),
@@ -543,21 +565,4 @@ fn govapi_overhead(through_thoth: &[String]) {
         p(&with_samples, 0.99) - p(&without_samples, 0.99)
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Sequential tools/call round trips for `GOVAPI_PHASE` (after a warm-up).
-fn timed_latencies(cmd: &[String], env: &[(String, String)]) -> Vec<Duration> {
-    let mut c = Client::spawn_with(cmd, env);
-    for _ in 0..200 {
-        c.call("warm");
-    }
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    while start.elapsed() < GOVAPI_PHASE {
-        let t = Instant::now();
-        c.call("hello");
-        samples.push(t.elapsed());
-    }
-    c.close();
-    samples
 }
