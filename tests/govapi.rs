@@ -420,6 +420,17 @@ fn checkin_registers_again_only_when_what_was_registered_changed() {
     assert!(stderr.contains("checked in to"), "{stderr}");
     assert_eq!((api.registers().len(), api.checkins().len()), (1, 1));
     assert_eq!(api.registers()[0].json()["agent_ids"], json!([]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state_path(&t)), 0o600, "endpoint.json is private");
+        assert_eq!(
+            mode(state_path(&t).parent().unwrap()),
+            0o700,
+            "state/ is private"
+        );
+    }
     checkin(&t, &env, &[]);
     assert_eq!(
         (api.registers().len(), api.checkins().len()),
