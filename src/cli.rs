@@ -50,7 +50,7 @@ pub enum Command {
     /// Idempotent and lossless; `--unwrap` undoes it, `--dry-run` shows the diff.
     WrapConfig(crate::wrap::cli_args::WrapConfigArgs),
     /// Show which servers of a Claude Desktop config are governed. Exits 0 when all stdio servers are, 1 when
-    /// some are not, 2 when the config cannot be read.
+    /// some are not, 3 when the config cannot be read.
     Status(crate::wrap::cli_args::StatusArgs),
     /// Is thoth installed, governing and reporting? JSON, Jamf Extension Attribute and Intune detection
     /// forms (`--format`). Exit codes depend on the form (README "Exit codes").

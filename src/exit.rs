@@ -9,7 +9,7 @@ pub enum Exit {
     Ok,
     /// 1: the command failed for a reason it explained (bad settings, refusal to start, I/O).
     Failure,
-    /// 2: `status`: the config it inspects is missing or cannot be read.
+    /// 3: `status`: the config it inspects is missing or cannot be read (2 is clap's usage error).
     Unreadable,
     /// 70: a bug in thoth (EX_SOFTWARE).
     Internal,
@@ -22,7 +22,7 @@ impl Exit {
         ExitCode::from(match self {
             Exit::Ok => 0,
             Exit::Failure => 1,
-            Exit::Unreadable => 2,
+            Exit::Unreadable => 3,
             Exit::Internal => 70,
             Exit::Upstream(code) => code,
         })

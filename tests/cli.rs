@@ -261,28 +261,9 @@ fn exit_code_is_the_servers() {
 /// What the official Python SDK client sees when it initializes `thoth run` (clean env: PATH, HOME, THOTH_ENV,
 /// plus `env`).
 fn sdk_initialize(t: &Thoth, env: &[(&str, &str)]) -> Value {
-    let out = std::process::Command::new(crate::support::python())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", t.home.path())
-        .env("THOTH_ENV", t.env)
-        .envs(env.iter().copied())
-        .arg(crate::support::repo_root().join("tests/peers/initialize_probe.py"))
-        .arg(crate::support::thoth_bin())
-        .args(env_server_run())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "probe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "probe printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    let mut command = vec![crate::support::thoth_bin().into_os_string()];
+    command.extend(env_server_run().iter().map(Into::into));
+    crate::support::sdk_initialize(t, env, &command)
 }
 
 /// Issue 3: a runtime user check refusal, seen by a real MCP client as a JSON-RPC error on initialize. As root

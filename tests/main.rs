@@ -14,3 +14,4 @@ mod policy;
 mod real_peers;
 mod schemas;
 mod settings_precedence;
+mod wrap;

@@ -1,3 +1,3 @@
-# Intune scheduled check-in (a platform script, run with the logged-on credentials, or a scheduled task):
+# Intune scheduled check-in (a platform script or a scheduled task):
 # one GovAPI check-in now; heartbeats also run while Claude Desktop runs governed servers.
-& "$env:ProgramFiles\thoth\thoth.exe" checkin; exit $LASTEXITCODE
+& "$env:ProgramFiles\Thoth\thoth.exe" checkin; exit $LASTEXITCODE

@@ -1,5 +1,5 @@
 //! `thoth status`: which servers of a Claude Desktop config run behind thoth. Exit 0 when every stdio server
-//! is governed, 1 when one is not, 2 when the config cannot be read (scripts branch on it).
+//! is governed, 1 when one is not, 3 when the config cannot be read (scripts branch on it).
 
 use std::path::PathBuf;
 

@@ -62,7 +62,8 @@ pub fn lookup_user(name: &str) -> Option<TargetUser> {
         .map(std::path::PathBuf::from)
         .and_then(|public| public.parent().map(|p| p.to_path_buf()))
         .or_else(|| {
-            std::env::var_os("SystemDrive").map(|d| std::path::PathBuf::from(d).join("\\Users"))
+            std::env::var_os("SystemDrive")
+                .map(|d| std::path::PathBuf::from(format!("{}\\Users", d.to_string_lossy())))
         })?;
     Some(TargetUser {
         name: name.to_owned(),

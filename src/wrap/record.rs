@@ -66,7 +66,7 @@ impl Record {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Records {
     pub schema_version: u32,
     pub servers: BTreeMap<String, Record>,
@@ -87,11 +87,17 @@ pub fn load(config: &Path) -> Result<Records, Error> {
             path,
             detail: e.to_string(),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Records {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Records::default()),
+        Err(error) => Err(Error::Read { path, error }),
+    }
+}
+
+impl Default for Records {
+    fn default() -> Records {
+        Records {
             schema_version: 1,
             servers: BTreeMap::new(),
-        }),
-        Err(error) => Err(Error::Read { path, error }),
+        }
     }
 }
 

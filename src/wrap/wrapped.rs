@@ -115,26 +115,24 @@ pub fn build_args(flags: &RunFlags, command: &str, args: &[String]) -> Vec<Strin
     out
 }
 
-/// An agent id from a server name: letters, digits, `.`, `_`, `-` (what `thoth run --agent-id` accepts);
-/// anything else becomes `-`.
+/// An agent id from a server name, valid for `thoth run --agent-id` (ASCII letters, digits, `.`, `_`, `-`, at
+/// most 128): anything else becomes one `-`.
 pub fn agent_id_for(prefix: Option<&str>, name: &str) -> String {
     let raw = format!("{}{name}", prefix.unwrap_or(""));
-    let id: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let id = id.trim_matches('-').to_owned();
-    if id.is_empty() {
-        "server".to_owned()
-    } else {
-        id
+    let mut id = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            c
+        } else {
+            '-'
+        };
+        if (c == '-' || c == '.') && id.ends_with(c) {
+            continue;
+        }
+        id.push(c);
     }
+    let id: String = id.trim_matches(['-', '.']).chars().take(128).collect();
+    crate::settings::validate::id(&id).unwrap_or_else(|_| "server".to_owned())
 }
 
 #[cfg(test)]
@@ -216,5 +214,8 @@ mod tests {
         assert_eq!(agent_id_for(None, "filesystem"), "filesystem");
         assert_eq!(agent_id_for(Some("acme-"), "My Server ✓"), "acme-My-Server");
         assert_eq!(agent_id_for(None, "✓"), "server");
+        assert_eq!(agent_id_for(None, "données — café ☕"), "donn-es-caf");
+        assert_eq!(agent_id_for(None, "..a..b"), "a.b");
+        assert_eq!(agent_id_for(None, &"x".repeat(300)).len(), 128);
     }
 }

@@ -329,3 +329,30 @@ impl Session {
         resp
     }
 }
+
+/// Initialize `command` with the official Python SDK client (`tests/peers/initialize_probe.py`) in a clean
+/// environment (PATH, HOME and THOTH_ENV of `t`, plus `env`); returns what it saw: `{"initialized": true,
+/// "server": NAME}` or `{"error": {...}}`.
+pub fn sdk_initialize(t: &Thoth, env: &[(&str, &str)], command: &[std::ffi::OsString]) -> Value {
+    let out = Command::new(python())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", t.home.path())
+        .env("THOTH_ENV", t.env)
+        .envs(env.iter().copied())
+        .arg(repo_root().join("tests/peers/initialize_probe.py"))
+        .args(command)
+        .output()
+        .expect("run the SDK probe");
+    assert!(
+        out.status.success(),
+        "probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
