@@ -480,6 +480,13 @@ fn checkin_without_a_govapi_says_what_to_set() {
         stderr.contains("GovAPI is not configured") && stderr.contains("THOTH_GOVAPI_URL"),
         "{stderr}"
     );
+    // An unknown --for-user is named.
+    let api = GovApi::new();
+    let env = env(&t, api.server.url(), &api.ca);
+    let (code, stderr) = checkin(&t, &env, &["--for-user", "no-such-user-here"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no-such-user-here"), "{stderr}");
+    assert!(api.server.received().is_empty());
     // A URL without a credential is not enough either.
     let (code, stderr) = checkin(
         &t,
