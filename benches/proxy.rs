@@ -34,6 +34,8 @@ fn main() {
     let me = std::env::current_exe().expect("bench path");
     let thoth = env!("CARGO_BIN_EXE_thoth");
     let server = vec![me.to_string_lossy().into_owned(), "__serve".to_owned()];
+    // `cargo bench --bench proxy -- govapi`: only the GovAPI heartbeat comparison.
+    let govapi_only = args.iter().any(|a| a == "govapi");
     let mut through_thoth = vec![
         thoth.to_owned(),
         "run".into(),
@@ -48,6 +50,10 @@ fn main() {
         "--".into(),
     ];
     through_thoth.extend(server.clone());
+    if govapi_only {
+        govapi_overhead(&through_thoth);
+        return;
+    }
     let naive =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/naive_passthrough.py");
     let mut through_python = vec!["python3".to_owned(), naive.to_string_lossy().into_owned()];
@@ -131,6 +137,7 @@ fn main() {
     report(&thoth);
     println!("thoth CPU time per sequential call (all its threads, /proc schedstat): {thoth_cpu_us_per_call:.1} µs");
     enforcer_overhead(&through_thoth);
+    govapi_overhead(&through_thoth);
     let mb = |k: Option<u64>| {
         k.map(|k| format!("{:.1} MB", k as f64 / 1024.0))
             .unwrap_or_else(|| "-".into())
@@ -472,4 +479,90 @@ fn enforcer_round_trips(base: &str, ca_path: &str) -> Vec<Duration> {
         samples.sort_unstable();
         samples
     })
+}
+
+/// How long the GovAPI comparison runs calls (several 1 s heartbeat intervals), in turns of `GOVAPI_TURN`.
+const GOVAPI_PHASE: Duration = Duration::from_secs(10);
+const GOVAPI_TURN: usize = 500;
+
+/// The MCP round trip through thoth without and with a GovAPI configured (loopback HTTPS, heartbeats every
+/// second while the calls run): both processes live at once and take turns of `GOVAPI_TURN` calls, so both
+/// see the same machine drift; and how many check-ins GovAPI received meanwhile (heartbeats really ran).
+fn govapi_overhead(through_thoth: &[String]) {
+    let dir = std::env::temp_dir().join(format!("thoth-bench-govapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ca = https::TestCa::new("thoth bench CA");
+    let server = https::Server::https(&ca.leaf());
+    server.route(
+        "POST",
+        "/v1/endpoints/*",
+        vec![https::Reply::json(serde_json::json!({}))],
+    );
+    let home = ("HOME".to_owned(), dir.display().to_string());
+    let with = vec![
+        ("THOTH_GOVAPI_URL".to_owned(), server.url().to_owned()),
+        ("THOTH_GOVAPI_API_KEY".to_owned(), "gk-bench".to_owned()),
+        ("THOTH_ENDPOINT_ID".to_owned(), "bench-endpoint".to_owned()),
+        (
+            "THOTH_HEARTBEAT_INTERVAL_SECONDS".to_owned(),
+            "1".to_owned(),
+        ),
+        (
+            "THOTH_TLS_CA_BUNDLE".to_owned(),
+            ca.write_pem(&dir, "ca.pem"),
+        ),
+        home.clone(),
+    ];
+    let mut clients = [
+        Client::spawn_with(through_thoth, std::slice::from_ref(&home)),
+        Client::spawn_with(through_thoth, &with),
+    ];
+    for c in &mut clients {
+        for _ in 0..200 {
+            c.call("warm");
+        }
+    }
+    let mut samples: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let start = Instant::now();
+    while start.elapsed() < GOVAPI_PHASE {
+        for (c, samples) in clients.iter_mut().zip(samples.iter_mut()) {
+            for _ in 0..GOVAPI_TURN {
+                let t = Instant::now();
+                c.call("hello");
+                samples.push(t.elapsed());
+            }
+        }
+    }
+    for c in clients {
+        c.close();
+    }
+    let [mut without_samples, mut with_samples] = samples;
+    without_samples.sort_unstable();
+    with_samples.sort_unstable();
+    let checkins = server
+        .received_at("POST", "/v1/endpoints/bench-endpoint/checkin")
+        .len();
+    let p = |v: &[Duration], q: f64| v[((v.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e6;
+    println!();
+    println!(
+        "MCP round trip through thoth, GovAPI heartbeats off vs on ({GOVAPI_PHASE:?}, turns of {GOVAPI_TURN})   p50 µs    p99 µs   calls"
+    );
+    for (name, v) in [
+        ("no GovAPI", &without_samples),
+        ("GovAPI, 1 s heartbeats", &with_samples),
+    ] {
+        println!(
+            "  {name:<62} {:>9.1} {:>9.1} {:>7}",
+            p(v, 0.5),
+            p(v, 0.99),
+            v.len()
+        );
+    }
+    println!(
+        "  heartbeats change p50 by {:+.1} µs ({:.3}x), p99 by {:+.1} µs; GovAPI received {checkins} check-ins meanwhile",
+        p(&with_samples, 0.5) - p(&without_samples, 0.5),
+        p(&with_samples, 0.5) / p(&without_samples, 0.5),
+        p(&with_samples, 0.99) - p(&without_samples, 0.99)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -56,6 +56,23 @@ pub enum Command {
     /// `--rollback` puts the previous binary back.
     #[command(visible_alias = "self-update")]
     Update(crate::update::cli_args::UpdateArgs),
+    /// Is thoth installed, governing and reporting? JSON, Jamf Extension Attribute and Intune detection
+    /// forms (`--format`). Exit codes depend on the form (README "Exit codes").
+    Health(crate::fleet::health::HealthArgs),
+    /// Register with GovAPI when needed and check in once now (a Jamf policy or scheduled task).
+    Checkin(CheckinArgs),
+}
+
+/// `thoth checkin`.
+#[derive(Debug, Args)]
+pub struct CheckinArgs {
+    /// Register again even when nothing changed since the last registration.
+    #[arg(long)]
+    pub register: bool,
+    /// Check in for this user's sessions and save to their ~/.thoth/state (default: the console user when
+    /// run as root, as a Jamf policy is; else yourself).
+    #[arg(long, value_name = "USER")]
+    pub for_user: Option<String>,
 }
 
 /// `thoth set-api-key`.

@@ -22,6 +22,8 @@ pub enum Error {
     Wrap(#[from] crate::wrap::Error),
     #[error(transparent)]
     Update(#[from] crate::update::Error),
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -39,6 +41,7 @@ impl Hint for Error {
             Error::Net(e) => e.hint(),
             Error::Wrap(e) => e.hint(),
             Error::Update(e) => e.hint(),
+            Error::Fleet(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

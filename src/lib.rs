@@ -35,5 +35,7 @@ pub fn run(
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
         cli::Command::Status(args) => fleet::status::run(args),
         cli::Command::Update(args) => update::run(args, &settings?),
+        cli::Command::Health(args) => fleet::health::run(args, settings),
+        cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
     }
 }

@@ -7,6 +7,8 @@ mod cli;
 mod doctor;
 mod enforcer;
 mod events;
+mod govapi;
+mod health;
 mod hostile;
 mod policy;
 mod real_peers;

@@ -29,6 +29,8 @@ pub struct DoctorReport {
     pub credentials: CredentialRow,
     /// Self-update policy and the last attempt (null when settings could not be resolved).
     pub update: Option<crate::update::status::UpdateStatus>,
+    /// GovAPI reachability, registration and clock skew (null without a GovAPI).
+    pub fleet: Option<super::doctor_fleet::FleetRow>,
     pub problems: Vec<Problem>,
 }
 
@@ -167,6 +169,8 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix,
         });
     }
+    let (fleet, fleet_problems) = super::doctor_fleet::check(settings);
+    problems.extend(fleet_problems);
     let credentials = CredentialRow {
         enforcer: settings
             .enforcer_credential
@@ -202,6 +206,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         policy,
         credentials,
         update: Some(crate::update::status::status(settings)),
+        fleet,
         problems,
     }
 }
@@ -256,6 +261,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
             govapi_source: None,
         },
         update: None,
+        fleet: None,
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -323,6 +329,20 @@ pub fn render(r: &DoctorReport) -> String {
     );
     if let Some(update) = &r.update {
         out += &crate::update::status::render(update);
+    }
+    if let Some(f) = &r.fleet {
+        let reach = match (&f.error, f.http_status) {
+            (Some(error), _) => format!("unreachable ({error})"),
+            (None, status) => format!("reachable (HTTP {})", status.unwrap_or(0)),
+        };
+        let skew = f
+            .clock_skew_seconds
+            .map_or(String::new(), |s| format!(", clock skew {s} s"));
+        out += &format!(
+            "GovAPI: {} {reach}{skew}; registered: {}\n",
+            f.govapi_url,
+            if f.registered { "yes" } else { "no" }
+        );
     }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";

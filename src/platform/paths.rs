@@ -7,8 +7,12 @@
 //!   intent_map.json                  {server name: session intent}, created as {}
 //!   proxy_api_key.json               {api_key, key_id}, 0600
 //!   sessions/<tenant>--<govapi-host>--admin-token.jwt   0600
-//!   state/endpoint.json              last GovAPI results, for `thoth health`
-//!   state/update.json                last `thoth update` attempt (update::state), 0600
+//!   state/                           0700
+//!     endpoint.json                  last GovAPI registration / check-in / error, for `thoth health`
+//!     heartbeat.lock                 held (OS file lock) by the one `thoth run` that sends heartbeats
+//!     agents/<pid>.json              a live `thoth run`: its agent id and decision counts
+//!     agents/<pid>.lock              locked while that process lives (an unlockable one is stale)
+//!     update.json                    the last `thoth update` attempt (update::state), 0600; read by `health`
 //!   audit/                           0700
 //!     audit-<start UTC>-<pid>.jsonl  one hash-chained decision log per `thoth run` process, 0600
 //!   spool/                           0700
@@ -30,4 +34,9 @@ pub fn audit_dir(thoth_dir: &Path) -> PathBuf {
 /// `~/.thoth/spool`: event batches waiting for the enforcer (`audit::spool`).
 pub fn spool_dir(thoth_dir: &Path) -> PathBuf {
     thoth_dir.join("spool")
+}
+
+/// `~/.thoth/state`: GovAPI results, the heartbeat leader lock and the live agents (`fleet::heartbeat`).
+pub fn state_dir(thoth_dir: &Path) -> PathBuf {
+    thoth_dir.join("state")
 }

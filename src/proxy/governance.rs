@@ -3,12 +3,14 @@
 //! never a silent pass. No I/O of its own beyond handing records to the audit writer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::task::{AbortHandle, Id, JoinError, JoinSet};
 
 use super::router::Finished;
 use crate::audit::events::EventSink;
 use crate::audit::{Audit, DecisionKind, DecisionSource, Outcome};
+use crate::fleet::govapi::DecisionCounter;
 use crate::policy::{new_id, Decide, Decision, Mode, Refusal, ToolCall, Verdict};
 
 pub struct Governance {
@@ -26,6 +28,8 @@ pub struct Governance {
     calls: HashMap<Id, ToolCall>,
     /// The same tasks by call, so a cancelled call's decision (say, a hold being polled) can be stopped.
     deciding: HashMap<u64, AbortHandle>,
+    /// Decision counts the GovAPI heartbeat reports (when one runs).
+    counter: Option<Arc<DecisionCounter>>,
 }
 
 impl Governance {
@@ -45,7 +49,14 @@ impl Governance {
             pending: JoinSet::new(),
             calls: HashMap::new(),
             deciding: HashMap::new(),
+            counter: None,
         }
+    }
+
+    /// Also count every decision in `counter` (for the GovAPI check-in).
+    pub fn with_counter(mut self, counter: Option<Arc<DecisionCounter>>) -> Governance {
+        self.counter = counter;
+        self
     }
 
     pub fn policy(&self) -> &dyn Decide {
@@ -119,6 +130,9 @@ impl Governance {
         log_decision(call, decision);
         self.tool_calls += 1;
         let kind = DecisionKind::of(decision);
+        if let Some(counter) = &self.counter {
+            counter.record(kind);
+        }
         if matches!(decision, Decision::Allow | Decision::Modify(_)) {
             self.forwarded.insert(call.proxy_id, kind);
         }

@@ -12,10 +12,12 @@ pub mod upstream;
 
 use std::ffi::OsString;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::error::Hint;
+use crate::fleet::govapi::DecisionCounter;
 use crate::policy::select::{self, PolicySource};
 use crate::settings::{Environment, Settings};
 use crate::{platform, Exit};
@@ -146,6 +148,8 @@ struct Prepared {
     thoth_dir: Option<std::path::PathBuf>,
     /// Where TOOL_CALL_PRE / POST events go (with an enforcer), and their offline spool.
     events: Option<(crate::policy::layered::Events, crate::audit::spool::Spool)>,
+    /// GovAPI registration and heartbeats (with a GovAPI configured), and the counts they report.
+    heartbeat: Option<(crate::fleet::heartbeat::Heartbeat, Arc<DecisionCounter>)>,
 }
 
 fn prepare(
@@ -185,7 +189,11 @@ fn prepare(
         selected.policy,
         args.step_up_wait.map(Duration::from_secs),
     )?;
+    let counter = Arc::new(DecisionCounter::default());
+    let heartbeat = crate::fleet::heartbeat::Heartbeat::new(&settings, &agent_id, counter.clone())
+        .map(|heartbeat| (heartbeat, counter));
     Ok(Prepared {
+        heartbeat,
         agent_id,
         policy: built.policy,
         source: selected.source,
@@ -228,18 +236,28 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
     let events = prepared
         .events
         .map(|(events, spool)| start_events(events, spool, &config.agent_id));
-    let governance = governance::Governance::new(prepared.policy, prepared.mode, audit, events);
+    let (heartbeat, counter) = prepared.heartbeat.unzip();
+    let governance = governance::Governance::new(prepared.policy, prepared.mode, audit, events)
+        .with_counter(counter);
     let session = session::run(config, governance, upstream);
-    let exit = match warm_up {
-        // The warm-up runs beside the session and is dropped if the session ends first.
-        Some(warm_up) => {
-            tokio::pin!(session);
-            tokio::select! {
-                exit = &mut session => exit,
-                () = warm_up => session.await,
+    // The warm-up and the GovAPI heartbeat run beside the session and are dropped when it ends.
+    let background = async move {
+        let warm_up = async {
+            if let Some(warm_up) = warm_up {
+                warm_up.await
             }
-        }
-        None => session.await,
+        };
+        let heartbeat = async {
+            if let Some(heartbeat) = heartbeat {
+                heartbeat.run().await
+            }
+        };
+        futures_util::future::join(warm_up, heartbeat).await;
+    };
+    tokio::pin!(session);
+    let exit = tokio::select! {
+        exit = &mut session => exit,
+        () = background => session.await,
     };
     Ok(exit?)
 }

@@ -111,6 +111,8 @@ pub struct Reply {
     pub bytes: Option<Bytes>,
     /// A `location` header (with a 3xx status: a redirect).
     pub location: Option<String>,
+    /// Extra response headers (a `date` here replaces the one hyper adds).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Reply {
@@ -126,6 +128,7 @@ impl Reply {
             hang: false,
             bytes: None,
             location: None,
+            headers: Vec::new(),
         }
     }
 
@@ -150,6 +153,12 @@ impl Reply {
             hang: true,
             ..Reply::status(200, "")
         }
+    }
+
+    /// Add a response header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn after(mut self, delay: Duration) -> Reply {
@@ -457,6 +466,9 @@ async fn answer(
         .header("content-type", content_type);
     if let Some(location) = &reply.location {
         response = response.header("location", location);
+    }
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
     }
     let response = response.body(Full::new(body)).expect("response");
     Ok(response)
