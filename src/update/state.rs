@@ -33,7 +33,7 @@ pub struct UpdateState {
 
 /// `~/.thoth/state/update.json`.
 pub fn path(thoth_dir: &Path) -> PathBuf {
-    thoth_dir.join("state").join("update.json")
+    crate::platform::paths::state_dir(thoth_dir).join("update.json")
 }
 
 /// The last state, if there is a readable one (a damaged file is treated as none, with a warning).

@@ -137,7 +137,7 @@ fn build(
     };
     let update = thoth_dir
         .as_ref()
-        .and_then(|dir| read_update(&crate::platform::paths::state_dir(dir)));
+        .and_then(|dir| read_update(&crate::update::state::path(dir)));
     let endpoint = match &settings {
         Some(s) => {
             let identity = crate::identity::resolve_system(&|name| {
@@ -189,9 +189,10 @@ fn build(
     })
 }
 
-/// `update.json` as `thoth update` wrote it: any JSON object, else nothing.
-fn read_update(state_dir: &std::path::Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(state_dir.join("update.json")).ok()?;
+/// `update.json` as `thoth update` wrote it: any JSON object, else nothing. Read as it is (not through
+/// `update::state`), so health shows fields a newer or older thoth wrote.
+fn read_update(path: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .filter(|v| v.is_object())
