@@ -375,6 +375,15 @@ fn check_looks_without_changing_anything() {
     assert_eq!(state["channel"], "beta");
     assert_eq!(state["latest_seen"], "9.1.0-beta.1");
     assert_eq!(state["last_error"], Value::Null);
+    // `thoth health` reports this state as written (issue 6 reads what issue 7 writes).
+    let health = f
+        .command("dev")
+        .args(["health", "--json"])
+        .output()
+        .unwrap();
+    let health: Value = serde_json::from_slice(&health.stdout).unwrap();
+    assert_valid(&schema_validator("health.schema.json"), &health);
+    assert_eq!(health["update"], state);
     // Human form.
     let out = f.update(&["--check"]);
     let text = String::from_utf8_lossy(&out.stdout);
