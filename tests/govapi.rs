@@ -151,13 +151,7 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
         Some(concat!("thoth/", env!("CARGO_PKG_VERSION")))
     );
     let body = registration.json();
-    let mut keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = sorted_keys(&body);
     assert_eq!(
         keys,
         [
@@ -209,13 +203,7 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
     );
 
     let checkin = api.checkins().last().unwrap().json();
-    let mut keys: Vec<&str> = checkin
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = sorted_keys(&checkin);
     assert_eq!(
         keys,
         [
@@ -659,4 +647,11 @@ fn doctor_checks_reachability_registration_tls_pins_and_clock_skew() {
         .as_str()
         .unwrap()
         .contains("could not connect"));
+}
+
+/// The keys of a JSON object, sorted (to compare a payload's field set exactly).
+fn sorted_keys(v: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    keys
 }

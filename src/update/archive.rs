@@ -42,17 +42,7 @@ pub fn binary_from_zip(archive: &[u8], asset: &str, limit: u64) -> Result<Vec<u8
         if !file.is_file() || !is_binary_name(&name) {
             continue;
         }
-        if found.is_some() {
-            return Err(bad("it holds more than one thoth binary".into()));
-        }
-        let mut bytes = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(e.to_string()))?;
-        if bytes.len() as u64 > limit {
-            return Err(bad(format!("its binary is larger than {limit} bytes")));
-        }
-        found = Some(bytes);
+        take_binary(&mut found, file, limit).map_err(bad)?;
     }
     found.ok_or_else(|| bad("it holds no file named thoth or thoth.exe".into()))
 }
@@ -76,20 +66,26 @@ pub fn binary_from_tar_gz(archive: &[u8], asset: &str, limit: u64) -> Result<Vec
         if !entry.header().entry_type().is_file() || !matches!(name, "thoth" | "thoth.exe") {
             continue;
         }
-        if found.is_some() {
-            return Err(bad("it holds more than one thoth binary".into()));
-        }
-        let mut bytes = Vec::new();
-        entry
-            .take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| bad(e.to_string()))?;
-        if bytes.len() as u64 > limit {
-            return Err(bad(format!("its binary is larger than {limit} bytes")));
-        }
-        found = Some(bytes);
+        take_binary(&mut found, entry, limit).map_err(bad)?;
     }
     found.ok_or_else(|| bad("it holds no file named thoth or thoth.exe".into()))
+}
+
+/// Read the one binary entry of an archive (at most `limit` bytes); a second one is refused.
+fn take_binary(found: &mut Option<Vec<u8>>, entry: impl Read, limit: u64) -> Result<(), String> {
+    if found.is_some() {
+        return Err("it holds more than one thoth binary".into());
+    }
+    let mut bytes = Vec::new();
+    entry
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("its binary is larger than {limit} bytes"));
+    }
+    *found = Some(bytes);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -40,15 +40,10 @@ pub fn jamf_ea(report: &HealthReport, field: JamfField) -> String {
 /// RFC 3339 to Jamf's date format (UTC).
 pub fn jamf_date(rfc3339: &str) -> Option<String> {
     let t = crate::fleet::endpoint_state::parse_time(rfc3339)?.to_offset(time::UtcOffset::UTC);
-    Some(format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second]"
     ))
+    .ok()
 }
 
 /// Keep the EA's XML well formed whatever a value holds.
