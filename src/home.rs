@@ -115,39 +115,65 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
 
 /// Write a file atomically, readable only by its owner (0600).
 pub fn write_private(path: &Path, content: &[u8]) -> Result<(), Error> {
-    write_with(path, content, true)
+    write_file(path, content, Access::Private, || {})
 }
 
 /// Write a file atomically with default permissions.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
-    write_with(path, content, false)
+    write_file(
+        path,
+        content,
+        Access::Shared {
+            uid: None,
+            gid: None,
+        },
+        || {},
+    )
 }
 
-fn write_with(path: &Path, content: &[u8], private: bool) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    // NamedTempFile is created 0600; keep it so for secrets, widen to the usual mode otherwise.
-    if !private {
-        widen_to_default(temp.path()).map_err(io(path))?;
-    }
+/// Who may read a file `write_file` writes, and who owns it.
+pub enum Access<'a> {
+    /// Its owner only (0600).
+    Private,
+    /// Everyone may read it (0644); when root writes it for a user, owned by that user.
+    Shared { uid: Option<u32>, gid: Option<u32> },
+    /// As the file it replaces: owner, group (when root) and mode.
+    Like(&'a std::fs::Metadata),
+}
+
+/// The one way thoth replaces a file: a temp file in the same folder with the wanted access, fsync, rename,
+/// fsync of the folder. A reader sees the old content or the new, never a part. `before_rename` runs with
+/// the new content on disk and the old still in place (a test hook simulates a crash there).
+pub fn write_file(
+    path: &Path,
+    content: &[u8],
+    access: Access,
+    before_rename: impl FnOnce(),
+) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // Created 0600, so a secret is never readable by others, not even for a moment.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".thoth-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
     temp.write_all(content).map_err(io(path))?;
+    match access {
+        Access::Private => Ok(()),
+        Access::Shared { uid, gid } => crate::platform::give_to(temp.as_file(), uid, gid),
+        Access::Like(meta) => crate::platform::copy_owner_and_mode(temp.as_file(), meta),
+    }
+    .map_err(io(path))?;
     temp.as_file().sync_all().map_err(io(path))?;
+    before_rename();
     temp.persist(path).map_err(|e| Error::Io {
         path: path.to_owned(),
         error: e.error,
     })?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn widen_to_default(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn widen_to_default(_path: &Path) -> std::io::Result<()> {
-    Ok(())
+    crate::platform::sync_dir(dir).map_err(io(dir))
 }
 
 /// `~/.thoth/proxy_api_key.json` with this key (written 0600, atomically).

@@ -25,20 +25,23 @@ pub struct StatusReport {
 
 impl StatusReport {
     pub fn new(inspection: Inspection) -> StatusReport {
+        let owned = |names: Vec<&str>| names.into_iter().map(str::to_owned).collect::<Vec<_>>();
         let names = |pick: fn(&ServerState) -> bool| {
-            inspection
-                .servers
-                .iter()
-                .filter(|s| pick(s))
-                .map(|s| s.name.clone())
-                .collect::<Vec<_>>()
+            owned(
+                inspection
+                    .servers
+                    .iter()
+                    .filter(|s| pick(s))
+                    .map(|s| s.name.as_str())
+                    .collect(),
+            )
         };
-        let ungoverned = names(|s| s.stdio && !s.governed);
+        let ungoverned = owned(inspection.ungoverned_names());
         StatusReport {
             schema_version: 1,
             config: inspection.path.clone(),
             all_governed: ungoverned.is_empty(),
-            governed: names(|s| s.governed),
+            governed: owned(inspection.governed_names()),
             remote: names(|s| !s.stdio && s.problem.is_none()),
             invalid: names(|s| s.problem.is_some()),
             ungoverned,

@@ -1,8 +1,6 @@
-//! OS calls for replacing thoth's own binary (`update::install`): carry the owner and mode of the installed
-//! file over to its replacement, keep a copy of it, and read the raw install facts (macOS package receipts,
+//! OS calls for replacing thoth's own binary (`update::install`): keep a copy of the installed file, and read the raw install facts (macOS package receipts,
 //! the MSI's registry marker) that `update::package` judges. Parsing stays in `update::package`.
 
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -12,12 +10,6 @@ pub const MACOS_RECEIPT_DIRS: &[&str] = &["/var/db/receipts", "/Library/Receipts
 pub const PACKAGE_ID_PREFIX: &str = "com.atensecurity.thoth";
 /// The key the Windows installer (MSI) writes, with `InstallDir` naming where it put thoth.exe.
 pub const WINDOWS_INSTALLER_SUBKEY: &str = r"SOFTWARE\AtenSecurity\Thoth\Installer";
-
-/// Give `to` the permission bits of `from`, and (when running as root) its owner and group, so a per-machine
-/// install stays owned as it was.
-pub fn copy_owner_and_mode(from: &Path, to: &File) -> io::Result<()> {
-    os::copy_owner_and_mode(from, to)
-}
 
 /// Keep the installed binary at `dest` before it is replaced: a hard link where the OS allows one (the file
 /// stays in place, so there is no moment without a binary), a copy otherwise; on Windows a running binary
@@ -73,17 +65,6 @@ pub fn installer_registry_values() -> Vec<super::managed_paths::RegistryValue> {
 #[cfg(unix)]
 mod os {
     use super::*;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-    pub fn copy_owner_and_mode(from: &Path, to: &File) -> io::Result<()> {
-        let meta = std::fs::metadata(from)?;
-        if crate::platform::is_root() {
-            std::os::unix::fs::fchown(to, Some(meta.uid()), Some(meta.gid()))?;
-        }
-        // After chown: changing the owner clears set-id bits.
-        to.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-    }
-
     pub fn keep_copy(exe: &Path, dest: &Path) -> io::Result<()> {
         match std::fs::remove_file(dest) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
@@ -99,11 +80,6 @@ mod os {
 #[cfg(windows)]
 mod os {
     use super::*;
-
-    pub fn copy_owner_and_mode(_from: &Path, _to: &File) -> io::Result<()> {
-        // The new file inherits the folder's ACL, as the installed one did.
-        Ok(())
-    }
 
     pub fn keep_copy(exe: &Path, dest: &Path) -> io::Result<()> {
         std::fs::rename(exe, dest)

@@ -138,6 +138,7 @@ pub fn copy_owner_and_mode(file: &File, like: &std::fs::Metadata) -> io::Result<
     if is_root() {
         std::os::unix::fs::fchown(file, Some(like.uid()), Some(like.gid()))?;
     }
+    // After chown: changing the owner clears set-id bits.
     file.set_permissions(std::fs::Permissions::from_mode(like.mode() & 0o7777))
 }
 

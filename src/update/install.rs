@@ -56,7 +56,8 @@ pub fn replace(exe: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
         .as_file()
         .sync_all()
         .map_err(io("write", staged.path()))?;
-    crate::platform::binary::copy_owner_and_mode(exe, staged.as_file())
+    std::fs::metadata(exe)
+        .and_then(|meta| crate::platform::copy_owner_and_mode(staged.as_file(), &meta))
         .map_err(io("copy the owner and mode of", exe))?;
     // Close the file before running it (Linux refuses to exec a file open for writing).
     let staged = staged.into_temp_path();
@@ -131,10 +132,9 @@ fn check_runs(path: &Path) -> Result<(), Error> {
 }
 
 /// Make the renames durable where the OS allows syncing a folder (a failure only costs durability).
+/// Flush the renames to disk; the swap is already done, so a failure here is not worth failing it for.
 fn sync_folder(dir: &Path) {
-    if let Ok(handle) = std::fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
+    let _ = crate::platform::sync_dir(dir);
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! owner, group and mode, fsync, rename, fsync of the folder. The previous content is kept beside it as
 //! `<name>.thoth-backup-<UTC time>` (only when the content changes).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::home::Access;
 use crate::platform::users::TargetUser;
 
 use super::Error;
@@ -54,7 +54,8 @@ pub fn save(path: &Path, content: &[u8], options: &SaveOptions) -> Result<Option
     Ok(backup)
 }
 
-/// Replace (or create) a file through a temp file in its folder.
+/// Replace (or create) a file through `home::write_file`: as the file it replaces, or (a new one) readable
+/// by all and owned by `new_owner`.
 pub fn write_new(
     path: &Path,
     content: &[u8],
@@ -62,40 +63,26 @@ pub fn write_new(
     new_owner: Option<&TargetUser>,
     crash_before_rename: bool,
 ) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+    let access = match like {
+        Some(meta) => Access::Like(meta),
+        None => Access::Shared {
+            uid: new_owner.and_then(|u| u.uid),
+            gid: new_owner.and_then(|u| u.gid),
+        },
     };
-    let failed = |error: std::io::Error| Error::Write {
-        path: path.to_owned(),
-        error,
+    let crash = || {
+        if crash_before_rename {
+            // Simulates power loss between write and rename: no destructors, no cleanup.
+            std::process::abort();
+        }
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".thoth-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|error| Error::Write {
-            path: dir.to_owned(),
-            error,
-        })?;
-    temp.write_all(content).map_err(failed)?;
-    match like {
-        Some(meta) => crate::platform::copy_owner_and_mode(temp.as_file(), meta),
-        None => crate::platform::give_to(
-            temp.as_file(),
-            new_owner.and_then(|u| u.uid),
-            new_owner.and_then(|u| u.gid),
-        ),
-    }
-    .map_err(failed)?;
-    temp.as_file().sync_all().map_err(failed)?;
-    if crash_before_rename {
-        // Simulates power loss between write and rename: no destructors, no cleanup.
-        std::process::abort();
-    }
-    temp.persist(path).map_err(|e| failed(e.error))?;
-    crate::platform::sync_dir(dir).map_err(failed)?;
-    Ok(())
+    crate::home::write_file(path, content, access, crash).map_err(|e| match e {
+        crate::home::Error::Io { path, error } => Error::Write { path, error },
+        other => Error::Write {
+            path: path.to_owned(),
+            error: std::io::Error::other(other.to_string()),
+        },
+    })
 }
 
 /// `<name>.thoth-backup-<YYYYmmddTHHMMSSZ>` beside the file; `-2`, `-3`... when that exists already.
