@@ -3,6 +3,8 @@
 //! productbuild and hdiutil replaced by stubs that fail; then read with our own xar / cpio readers and the
 //! real tools (bsdtar, cpio, lsbom, shellcheck, msiinfo, msiextract, osslsigncode). Issue 13.
 #![cfg(unix)]
+// Build times and package sizes are noted on stderr (shown with --nocapture).
+#![allow(clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
