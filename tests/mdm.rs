@@ -847,8 +847,8 @@ fn the_jamf_policy_script_documents_and_uses_every_parameter() {
         ("$7", "environment"),
         ("$8", "fleet"),
         ("$9", ""),
-        ("${10}", ""),
-        ("${11}", "extra"),
+        ("$10", ""),
+        ("$11", "extra flags"),
     ] {
         let line = header
             .iter()
@@ -859,11 +859,12 @@ fn the_jamf_policy_script_documents_and_uses_every_parameter() {
             })
             .unwrap_or_else(|| panic!("{param} is not documented"));
         assert!(line.contains(topic), "{line}");
-        let used = match param {
-            "${10}" | "${11}" => code.contains(&param[..4]),
-            p => code.contains(&format!("${{{}", &p[1..])) || code.contains(p),
+        // Two-digit parameters exist only in braces ("$10" is "$1" then "0").
+        let read = match param {
+            "$10" | "$11" => format!("\"${{{}}}\"", &param[1..]),
+            p => format!("\"{p}\""),
         };
-        assert!(used, "{param} is never read");
+        assert!(code.contains(&read), "{param} is never read as {read}");
     }
 
     let home = tempfile::tempdir().unwrap();

@@ -9,12 +9,20 @@
 #   $7  environment: dev | staging | prod (THOTH_ENV in each wrapped server's env; empty: the managed setting)
 #   $8  fleet id (THOTH_FLEET_ID in each wrapped server's env; empty: the managed setting)
 #   $9  agent id prefix (--agent-id-prefix; empty: the agent ids are the server names)
-#   ${10} check in after wrapping: yes (default) | no
-#   ${11} extra wrap-config flags, split at spaces (for example: --only github --exclude scratch)
+#   $10 check in after wrapping: yes (default) | no (read as ${10})
+#   $11 extra flags for wrap-config, split at spaces, e.g. --only github --exclude scratch (read as ${11})
 # Managed values (the configuration profile) win over $5, $7 and $8. Nothing is done, and the log says so,
 # when nobody is at the console (_mbsetupuser, root, loginwindow, a uid below 501).
 # Exit: wrap-config's (0 done; 1 explained in the policy log). A failed check-in is logged, not fatal.
 T="${THOTH_BIN:-/usr/local/bin/thoth}"
+tenant="$4"
+apex="$5"
+mode="$6"
+environment="$7"
+fleet="$8"
+prefix="$9"
+checkin="${10}"
+extra="${11}"
 log() { echo "thoth policy: $*"; }
 [ -x "$T" ] || { log "thoth is not installed at $T: add the thoth package to this policy"; exit 1; }
 if [ -n "$(find -L "$T" "$(dirname "$T")" -prune \( ! -user 0 -o -perm -g+w -o -perm -o+w \) 2>/dev/null)" ]; then
@@ -42,15 +50,15 @@ if [ -n "$user" ]; then
 fi
 # (Without a user, off macOS, thoth finds the console user itself.)
 
-set -f # ${11} is split into words, never globbed
-# shellcheck disable=SC2086 # ${11} is a list of flags on purpose
-"$T" wrap-config ${user:+--for-user "$user"} ${4:+--tenant-id "$4"} ${6:+--enforcement-mode "$6"} \
-    ${5:+--env "THOTH_APEX_DOMAIN=$5"} ${7:+--env "THOTH_ENV=$7"} ${8:+--env "THOTH_FLEET_ID=$8"} \
-    ${9:+--agent-id-prefix "$9"} --thoth-path "$T" ${11:-}
+set -f # the extra flags are split into words, never globbed
+# shellcheck disable=SC2086 # $extra is a list of flags on purpose
+"$T" wrap-config ${user:+--for-user "$user"} ${tenant:+--tenant-id "$tenant"} ${mode:+--enforcement-mode "$mode"} \
+    ${apex:+--env "THOTH_APEX_DOMAIN=$apex"} ${environment:+--env "THOTH_ENV=$environment"} \
+    ${fleet:+--env "THOTH_FLEET_ID=$fleet"} ${prefix:+--agent-id-prefix "$prefix"} --thoth-path "$T" $extra
 rc=$?
 set +f
 [ "$rc" -eq 0 ] || { log "wrap-config failed (exit $rc)"; exit "$rc"; }
-case "${10:-yes}" in
+case "${checkin:-yes}" in
     no | NO | No | false) ;;
     *) "$T" checkin || log "check-in failed (see above); the heartbeat retries while Claude runs" ;;
 esac
