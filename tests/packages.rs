@@ -72,6 +72,14 @@ pub fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// The binary the packages are built from: THOTH_PACKAGE_BINARY (.ci/run points it at the release build),
+/// else the binary cargo built for this test run.
+fn package_source() -> PathBuf {
+    std::env::var_os("THOTH_PACKAGE_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(thoth_bin)
+}
+
 /// One build: the binary it was given and the folder holding both packages.
 pub struct Build {
     pub version: &'static str,
@@ -124,7 +132,7 @@ fn builds() -> &'static Builds {
         for version in VERSIONS {
             // A different binary per version: the real one, then the real one with a marker appended.
             let binary = dir.path().join(format!("thoth-{version}"));
-            let mut bytes = std::fs::read(thoth_bin()).unwrap();
+            let mut bytes = std::fs::read(package_source()).unwrap();
             if version != VERSIONS[0] {
                 bytes.extend_from_slice(format!("\nthoth test build {version}\n").as_bytes());
             }
