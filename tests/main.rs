@@ -16,3 +16,6 @@ mod schemas;
 mod settings_precedence;
 mod update;
 mod wrap;
+
+mod mdm;
+mod packages;

@@ -642,7 +642,7 @@ fn for_user_names_whose_config_and_bad_intent_maps_are_refused() {
     assert_eq!(std::fs::read(&config).unwrap(), original);
 }
 
-/// The Jamf policy script (mdm/jamf/wrap-config.sh) with Jamf's positional parameters, against the current
+/// The Jamf policy script (mdm/jamf/policy-install.sh) with Jamf's positional parameters, against the current
 /// user's default config; run twice, the second run writes nothing.
 #[cfg(unix)]
 #[test]
@@ -654,16 +654,16 @@ fn the_jamf_policy_script_wraps_the_config() {
         .join(".config/Claude/claude_desktop_config.json");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::copy(fixture("wrap/older-wrap.json"), &config).unwrap();
-    let script = crate::support::repo_root().join("mdm/jamf/wrap-config.sh");
+    let script = crate::support::repo_root().join("mdm/jamf/policy-install.sh");
     let bin = thoth_bin();
     let run = || {
         let cmd = t.command();
         std::process::Command::new("sh")
             .env_clear()
             .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("THOTH_BIN", &bin)
             .arg(&script)
-            .args(["/", "mac-001", "", "acme", "progressive"])
-            .arg(&bin)
+            .args(["/", "mac-001", "", "acme", "", "progressive"])
             .output()
             .unwrap()
     };

@@ -285,6 +285,12 @@ pub const KEYS: &[KeyDef] = &[
         "API key for GovAPI",
     ),
     key(
+        "THOTH_WRAP_ON_INSTALL",
+        Kind::Bool,
+        Some("false"),
+        "true: the macOS package's postinstall wraps the console user's Claude Desktop config (installers only)",
+    ),
+    key(
         "THOTH_UPDATE_DISABLED",
         Kind::Bool,
         Some("false"),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod archives;
 pub mod https;
 
 /// The thoth binary cargo built for this test run.
