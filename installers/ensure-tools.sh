@@ -25,6 +25,8 @@ if [ -n "$apt_pkgs" ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "ensure-tools: apt-get install$apt_pkgs" >&2
+    # A fresh machine has no package lists yet.
+    $sudo apt-get update -qq >/dev/null
     # shellcheck disable=SC2086 # a list of package names
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $apt_pkgs >/dev/null
 fi
