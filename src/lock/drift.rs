@@ -225,7 +225,8 @@ mod tests {
             json!({"name": "b", "description": "x", "inputSchema": {"type": "string"}}),
             json!({"name": "d"}),
         ]);
-        let got: Vec<(&str, &str, &str)> = compare(&pinned, &live)
+        let drifts = compare(&pinned, &live);
+        let got: Vec<(&str, &str, &str)> = drifts
             .iter()
             .map(|d| (d.kind.as_str(), d.name.as_str(), d.severity.as_str()))
             .collect();

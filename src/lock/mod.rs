@@ -8,6 +8,7 @@ pub mod guard;
 pub mod jcs;
 pub mod listing;
 pub mod model;
+pub mod setup;
 pub mod signature;
 
 use std::path::{Path, PathBuf};

@@ -80,6 +80,11 @@ impl Governance {
         }
     }
 
+    /// A call the lock refused before the policy was asked: counted and audited like any decision.
+    pub fn refused_by_lock(&mut self, call: &ToolCall, decision: &Decision) {
+        self.record(call, decision, DecisionSource::Local);
+    }
+
     pub fn is_deciding(&self) -> bool {
         !self.pending.is_empty()
     }
