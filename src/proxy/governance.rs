@@ -85,6 +85,13 @@ impl Governance {
         self.record(call, decision, DecisionSource::Local);
     }
 
+    /// A drift the lock let through (audit-only, filter-only): audited.
+    pub fn lock_drift(&self, drift: &crate::lock::drift::Drift) {
+        if let Some(audit) = &self.audit {
+            audit.lock_drift(&drift.name, drift.kind.as_str(), drift.severity.as_str());
+        }
+    }
+
     pub fn is_deciding(&self) -> bool {
         !self.pending.is_empty()
     }

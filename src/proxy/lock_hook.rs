@@ -4,6 +4,7 @@
 //! lock refuses. The verdicts themselves are `lock::guard`'s; this file only does the bookkeeping.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -26,8 +27,8 @@ const MAX_PAGES: usize = 10_000;
 pub enum Admit {
     /// Held until the listing ends (or `HOLD_MAX` passes).
     Held,
-    /// The lock lets it through: ask the policy.
-    Pass(ToolCall),
+    /// The lock lets it through: ask the policy (a drift it let through is to be audited).
+    Pass(ToolCall, Option<Drift>),
     /// The lock refuses it.
     Block(ToolCall, Refused),
 }
@@ -47,6 +48,8 @@ struct Listing {
 
 pub struct LockHook {
     guard: Guard,
+    /// Drift seen in tools/list answers (by the router's filter), waiting to be audited.
+    seen: Arc<Mutex<Vec<Drift>>>,
     initialized: bool,
     listing: Option<Listing>,
     held: VecDeque<(ToolCall, Instant)>,
@@ -64,6 +67,7 @@ impl LockHook {
     pub fn new(guard: Guard) -> LockHook {
         LockHook {
             guard,
+            seen: Arc::default(),
             initialized: false,
             listing: None,
             held: VecDeque::new(),
@@ -75,6 +79,7 @@ impl LockHook {
     pub fn tool_filter(&self) -> ToolFilter {
         let lock = self.guard.lock();
         let mode = self.guard.mode();
+        let seen = self.seen.clone();
         Box::new(move |raw: &RawValue| {
             let Ok(tool) = serde_json::from_str::<Value>(raw.get()) else {
                 return !mode.filters();
@@ -83,6 +88,12 @@ impl LockHook {
                 None => true,
                 Some(drift) => {
                     tracing::warn!(tool = %drift.name, kind = drift.kind.as_str(), severity = drift.severity.as_str(), lock_mode = mode.as_str(), "lock drift in a tools/list answer");
+                    if let Ok(mut seen) = seen.lock() {
+                        // Bounded: a hostile server cannot grow it past one list's worth between turns.
+                        if seen.len() < 10_000 {
+                            seen.push(drift);
+                        }
+                    }
                     !mode.filters()
                 }
             }
@@ -162,7 +173,7 @@ impl LockHook {
                 self.held.push_back((call, Instant::now() + HOLD_MAX));
                 Admit::Held
             }
-            Check::Wait | Check::Pinned => Admit::Pass(call),
+            Check::Wait | Check::Pinned => Admit::Pass(call, None),
             Check::Drifted(drift) if mode.blocks() => {
                 tracing::warn!(tool = %call.name, kind = drift.kind.as_str(), severity = drift.severity.as_str(), "lock drift: tools/call blocked");
                 let reason = format!("the tool is not pinned by the lockfile unchanged ({})", drift.kind.as_str());
@@ -170,7 +181,7 @@ impl LockHook {
             }
             Check::Drifted(drift) => {
                 tracing::warn!(tool = %call.name, kind = drift.kind.as_str(), severity = drift.severity.as_str(), lock_mode = mode.as_str(), "lock drift in a tools/call (not blocked by the lock)");
-                Admit::Pass(call)
+                Admit::Pass(call, Some(drift))
             }
         }
     }
@@ -196,6 +207,11 @@ impl LockHook {
     /// A held call the client cancelled.
     pub fn abandoned(&mut self, proxy: u64) {
         self.held.retain(|(call, _)| call.proxy_id != proxy);
+    }
+
+    /// Drift the list filter saw since the last call (to audit).
+    pub fn take_list_drift(&self) -> Vec<Drift> {
+        self.seen.lock().map(|mut seen| std::mem::take(&mut *seen)).unwrap_or_default()
     }
 
     pub fn mode(&self) -> LockMode {

@@ -248,6 +248,11 @@ fn dispatch(
     to_client: &Outlet,
 ) {
     let mut decided = Vec::new();
+    if let Some(hook) = lock.as_ref() {
+        for drift in hook.take_list_drift() {
+            governance.lock_drift(&drift);
+        }
+    }
     // The lock can release held calls (a listing ended): they are governed in a further round.
     while !routes.is_empty() {
         let round: Vec<Route> = std::mem::take(routes);
@@ -303,7 +308,12 @@ fn dispatch_one(
                             lock_block(call, refused, router, governance, routes);
                             return;
                         }
-                        Admit::Pass(call) => call,
+                        Admit::Pass(call, drift) => {
+                            if let Some(drift) = drift {
+                                governance.lock_drift(&drift);
+                            }
+                            call
+                        }
                     },
                 };
                 let Some((proxy, decision)) = governance.govern(call) else {
