@@ -89,6 +89,8 @@ pub struct Router {
     tool_filter: Option<ToolFilter>,
     /// Proxy ids of requests thoth itself sent to the server (see `own.rs`).
     own: std::collections::HashSet<u64>,
+    /// Report `Route::Lifecycle` events (only the lock listens for them).
+    lifecycle: bool,
 }
 
 const CANCELLED: &str = "notifications/cancelled";
@@ -120,6 +122,7 @@ impl Router {
             list_filter: None,
             tool_filter: None,
             own: std::collections::HashSet::new(),
+            lifecycle: false,
         }
     }
 
@@ -132,6 +135,12 @@ impl Router {
     /// Hide tool definitions `keep` rejects from tools/list results (the lock), on top of any list filter.
     pub fn with_tool_filter(mut self, keep: ToolFilter) -> Router {
         self.tool_filter = Some(keep);
+        self
+    }
+
+    /// Also report `Route::Lifecycle` events (initialized, tools list_changed) after routing their frames.
+    pub fn with_lifecycle_events(mut self) -> Router {
+        self.lifecycle = true;
         self
     }
 
@@ -304,7 +313,7 @@ impl Router {
     fn client_notification(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
         if env.method.as_deref() != Some(CANCELLED) {
             out.push(Route::ToServer(Outbound::whole(line.clone())));
-            if env.method.as_deref() == Some("notifications/initialized") {
+            if self.lifecycle && env.method.as_deref() == Some("notifications/initialized") {
                 out.push(Route::Lifecycle(Lifecycle::ClientInitialized));
             }
             return;
@@ -533,7 +542,7 @@ impl Router {
     fn server_notification(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
         if env.method.as_deref() != Some(CANCELLED) {
             out.push(Route::ToClient(Outbound::whole(line.clone())));
-            if env.method.as_deref() == Some("notifications/tools/list_changed") {
+            if self.lifecycle && env.method.as_deref() == Some("notifications/tools/list_changed") {
                 out.push(Route::Lifecycle(Lifecycle::ToolsChanged));
             }
             return;
@@ -774,5 +783,7 @@ fn with_arguments(frame: &Outbound, arguments: &RawValue) -> Option<Outbound> {
 }
 
 mod own;
+#[cfg(test)]
+mod own_tests;
 #[cfg(test)]
 mod tests;

@@ -81,7 +81,9 @@ pub async fn run(
     }
     let mut lock = cfg.lock.take();
     if let Some(hook) = &lock {
-        router = router.with_tool_filter(hook.tool_filter());
+        router = router
+            .with_tool_filter(hook.tool_filter())
+            .with_lifecycle_events();
     }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
     let mut routes: Vec<Route> = Vec::with_capacity(8);
