@@ -719,3 +719,61 @@ fn managed_settings_require_a_signed_lock_from_the_lock_dir() {
     write_managed(json!({"THOTH_REQUIRE_LOCK": "true", "THOTH_LOCK_DIR": dir.to_str().unwrap()}));
     assert_refused(&b, &["--agent-id", "notes"], &env, "THOTH_REQUIRE_LOCK");
 }
+
+// ---- wrap-config --lock-dir ---------------------------------------------------------------------------------
+
+#[test]
+fn wrap_config_lock_dir_adds_one_lock_per_server_idempotently_and_the_lock_is_used() {
+    let b = Bench::new();
+    let doc = b.doc("live.json", &drifted_doc());
+    let made = b.lock("made.lock.json", &base_doc(), &[]);
+    let config = b.path("claude_desktop_config.json");
+    let server = b.server(&doc, &[]);
+    let original = json!({"mcpServers": {
+        "brave search": {"command": server[0], "args": server[1..]},
+        "notes": {"command": "npx", "args": ["-y", "notes-server"]}
+    }});
+    std::fs::write(&config, serde_json::to_string_pretty(&original).unwrap()).unwrap();
+    // A relative DIR that does not exist yet: written as an absolute path.
+    let mut cmd = b.t.command();
+    cmd.current_dir(b.dir.path())
+        .args(["wrap-config", "--tenant-id", "acme", "--lock-dir", "fleet/locks", "--lock-pubkey", "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3"])
+        .arg(&config)
+        .stdin(std::process::Stdio::null());
+    let first = cmd.output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let wrapped_once = std::fs::read(&config).unwrap();
+    let v: Value = serde_json::from_slice(&wrapped_once).unwrap();
+    let dir = b.dir.path().canonicalize().unwrap().join("fleet").join("locks");
+    for (name, file) in [("brave search", "brave-search.lock.json"), ("notes", "notes.lock.json")] {
+        let args: Vec<&str> = v["mcpServers"][name]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let dash = args.iter().position(|a| *a == "--").unwrap();
+        let flags = &args[..dash];
+        let at = flags.iter().position(|a| *a == "--lock").unwrap_or_else(|| panic!("{name}: {args:?}"));
+        assert_eq!(flags[at + 1], dir.join(file).to_str().unwrap(), "{args:?}");
+        assert!(flags.contains(&"--lock-pubkey"), "{args:?}");
+        assert_eq!(flags.iter().filter(|a| **a == "--lock").count(), 1);
+    }
+    // Again: not a byte changed.
+    let again = cmd.output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read(&config).unwrap(), wrapped_once);
+
+    // Without the key: the wrapped server runs under the delivered lock.
+    let mut cmd = b.t.command();
+    cmd.current_dir(b.dir.path())
+        .args(["wrap-config", "--tenant-id", "acme", "--lock-dir", dir.to_str().unwrap()])
+        .arg(&config)
+        .stdin(std::process::Stdio::null());
+    assert!(cmd.output().unwrap().status.success());
+    let v: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    let args: Vec<String> = v["mcpServers"]["brave search"]["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+    assert!(!args.contains(&"--lock-pubkey".to_owned()), "{args:?}");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&made, dir.join("brave-search.lock.json")).unwrap();
+    let mut run = b.t.command();
+    run.arg("run").args(&args[1..]);
+    let mut s = Session::spawn(run);
+    initialize(&mut s);
+    assert_lock_block(&call(&mut s, 1, "exec_shell"), "exec_shell", "tool_added", "critical");
+}
