@@ -142,7 +142,10 @@ pub fn compare(pinned: &Lockfile, live: &Lockfile) -> Vec<Drift> {
                 Kind::ServerVersionChanged,
                 live.server.name.as_deref().unwrap_or_default(),
             )
-            .values(pinned.server.version.as_deref(), live.server.version.as_deref()),
+            .values(
+                pinned.server.version.as_deref(),
+                live.server.version.as_deref(),
+            ),
         );
     }
     for tool in &live.tools {
@@ -167,22 +170,30 @@ pub fn compare(pinned: &Lockfile, live: &Lockfile) -> Vec<Drift> {
             out.push(Drift::new(Kind::PromptRemoved, &prompt.name));
         }
     }
-    let added_removed = |out: &mut Vec<Drift>, pinned: Vec<&str>, live: Vec<&str>, added, removed| {
-        for name in &live {
-            if !pinned.contains(name) {
-                out.push(Drift::new(added, name));
+    let added_removed =
+        |out: &mut Vec<Drift>, pinned: Vec<&str>, live: Vec<&str>, added, removed| {
+            for name in &live {
+                if !pinned.contains(name) {
+                    out.push(Drift::new(added, name));
+                }
             }
-        }
-        for name in &pinned {
-            if !live.contains(name) {
-                out.push(Drift::new(removed, name));
+            for name in &pinned {
+                if !live.contains(name) {
+                    out.push(Drift::new(removed, name));
+                }
             }
-        }
-    };
+        };
     added_removed(
         &mut out,
-        pinned.resource_templates.iter().map(|t| t.uri_template.as_str()).collect(),
-        live.resource_templates.iter().map(|t| t.uri_template.as_str()).collect(),
+        pinned
+            .resource_templates
+            .iter()
+            .map(|t| t.uri_template.as_str())
+            .collect(),
+        live.resource_templates
+            .iter()
+            .map(|t| t.uri_template.as_str())
+            .collect(),
         Kind::ResourceTemplateAdded,
         Kind::ResourceTemplateRemoved,
     );
@@ -244,8 +255,12 @@ mod tests {
 
     #[test]
     fn respelled_schema_is_no_drift() {
-        let pinned = lock(vec![json!({"name": "a", "inputSchema": {"type": "object", "maximum": 10.0}})]);
-        let live = lock(vec![json!({"inputSchema": {"maximum": 1e1, "type": "object"}, "name": "a"})]);
+        let pinned = lock(vec![
+            json!({"name": "a", "inputSchema": {"type": "object", "maximum": 10.0}}),
+        ]);
+        let live = lock(vec![
+            json!({"inputSchema": {"maximum": 1e1, "type": "object"}, "name": "a"}),
+        ]);
         assert!(compare(&pinned, &live).is_empty());
     }
 }

@@ -121,7 +121,9 @@ mod tests {
 
     fn guard() -> Guard {
         let lock = Lockfile::from_listing(&Listing {
-            tools: vec![json!({"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}})],
+            tools: vec![
+                json!({"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}}),
+            ],
             ..Listing::default()
         });
         Guard::new(lock, LockMode::Enforce)
@@ -131,7 +133,9 @@ mod tests {
     fn waits_until_listed_then_judges_the_live_definition() {
         let mut g = guard();
         assert_eq!(g.check("echo"), Check::Wait);
-        g.listed(&[json!({"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}})]);
+        g.listed(&[
+            json!({"name": "echo", "description": "Echo", "inputSchema": {"type": "object"}}),
+        ]);
         assert_eq!(g.check("echo"), Check::Pinned);
         let kind = |c: Check| match c {
             Check::Drifted(d) => d.kind,
@@ -152,7 +156,11 @@ mod tests {
     fn list_entries_are_judged_by_their_own_definition() {
         let g = guard();
         let lock = g.lock();
-        assert!(list_entry_drift(&lock, &json!({"inputSchema": {"type": "object"}, "description": "Echo", "name": "echo"})).is_none());
+        assert!(list_entry_drift(
+            &lock,
+            &json!({"inputSchema": {"type": "object"}, "description": "Echo", "name": "echo"})
+        )
+        .is_none());
         assert!(list_entry_drift(&lock, &json!({"name": "echo"})).is_some());
         assert!(list_entry_drift(&lock, &json!({"description": "Echo"})).is_some());
     }

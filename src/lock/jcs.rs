@@ -65,7 +65,15 @@ mod tests {
         };
         assert_eq!(
             keys,
-            ["\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"]
+            [
+                "\r",
+                "1",
+                "\u{80}",
+                "\u{f6}",
+                "\u{20ac}",
+                "\u{1f600}",
+                "\u{fb33}"
+            ]
         );
         let positions: Vec<usize> = keys
             .iter()
@@ -114,8 +122,12 @@ mod tests {
 
     #[test]
     fn respelled_values_hash_alike() {
-        let a: Value = serde_json::from_str(r#"{"type":"object","properties":{"n":{"maximum":10.0}}}"#).unwrap();
-        let b: Value = serde_json::from_str(r#"{"properties":{"n":{"maximum":1e1}},"type":"object"}"#).unwrap();
+        let a: Value =
+            serde_json::from_str(r#"{"type":"object","properties":{"n":{"maximum":10.0}}}"#)
+                .unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"properties":{"n":{"maximum":1e1}},"type":"object"}"#)
+                .unwrap();
         assert_eq!(sha256(Some(&a)), sha256(Some(&b)));
         assert_ne!(sha256(Some(&a)), sha256(None));
         assert_eq!(sha256(None), sha256(Some(&Value::Null)));

@@ -90,7 +90,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
     }
 
     /// Send a request and wait for its answer: Ok(result) or Err((code, message)) for a JSON-RPC error.
-    async fn request(&mut self, method: &str, params: Value) -> Result<Result<Value, (i64, String)>, Error> {
+    async fn request(
+        &mut self,
+        method: &str,
+        params: Value,
+    ) -> Result<Result<Value, (i64, String)>, Error> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
@@ -99,14 +103,29 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
         loop {
             let frame = tokio::time::timeout_at(deadline, self.frames.next())
                 .await
-                .map_err(|_| Error::Server(format!("no answer to {method} within {}s", ANSWER_TIMEOUT.as_secs())))?;
+                .map_err(|_| {
+                    Error::Server(format!(
+                        "no answer to {method} within {}s",
+                        ANSWER_TIMEOUT.as_secs()
+                    ))
+                })?;
             let line = match frame {
                 Some(Ok(Frame::Line(line))) => line,
                 Some(Ok(Frame::Oversized { len, .. })) => {
-                    return Err(Error::Server(format!("the server sent a {len}-byte line, over the {MAX_LINE_BYTES}-byte limit")))
+                    return Err(Error::Server(format!(
+                        "the server sent a {len}-byte line, over the {MAX_LINE_BYTES}-byte limit"
+                    )))
                 }
-                Some(Err(e)) => return Err(Error::Server(format!("reading from the server failed: {e}"))),
-                None => return Err(Error::Server(format!("the server closed its stdout before answering {method}"))),
+                Some(Err(e)) => {
+                    return Err(Error::Server(format!(
+                        "reading from the server failed: {e}"
+                    )))
+                }
+                None => {
+                    return Err(Error::Server(format!(
+                        "the server closed its stdout before answering {method}"
+                    )))
+                }
             };
             let Ok(message) = serde_json::from_slice::<Value>(&line) else {
                 tracing::warn!("the server sent a line that is not JSON; ignored");
@@ -124,8 +143,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
                 continue;
             }
             if let Some(error) = message.get("error") {
-                let code = error.get("code").and_then(Value::as_i64).unwrap_or_default();
-                let text = error.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let code = error
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .unwrap_or_default();
+                let text = error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 return Ok(Err((code, text)));
             }
             return Ok(Ok(message.get("result").cloned().unwrap_or(Value::Null)));
@@ -142,9 +168,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
         let result = self
             .request("initialize", init)
             .await?
-            .map_err(|(code, message)| Error::Server(format!("initialize failed ({code}): {message}")))?;
+            .map_err(|(code, message)| {
+                Error::Server(format!("initialize failed ({code}): {message}"))
+            })?;
         let info = result.get("serverInfo");
-        let field = |k: &str| info.and_then(|i| i.get(k)).and_then(Value::as_str).map(str::to_owned);
+        let field = |k: &str| {
+            info.and_then(|i| i.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let mut listing = Listing {
             server_name: field("name"),
             server_version: field("version"),
@@ -176,21 +208,37 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
             let page = match self.request(method, params).await? {
                 Ok(page) => page,
                 Err((METHOD_NOT_FOUND, _)) => return Ok(items),
-                Err((code, message)) => return Err(Error::List { method: method.into(), reason: format!("{code}: {message}") }),
+                Err((code, message)) => {
+                    return Err(Error::List {
+                        method: method.into(),
+                        reason: format!("{code}: {message}"),
+                    })
+                }
             };
             match page.get(key) {
                 Some(Value::Array(page_items)) => items.extend(page_items.iter().cloned()),
                 None | Some(Value::Null) => {}
-                Some(_) => return Err(Error::List { method: method.into(), reason: format!("`{key}` is not an array") }),
+                Some(_) => {
+                    return Err(Error::List {
+                        method: method.into(),
+                        reason: format!("`{key}` is not an array"),
+                    })
+                }
             }
             match page.get("nextCursor").and_then(Value::as_str) {
                 Some(next) if !seen.insert(next.to_owned()) => {
-                    return Err(Error::List { method: method.into(), reason: format!("the server repeated the cursor {next:?}") })
+                    return Err(Error::List {
+                        method: method.into(),
+                        reason: format!("the server repeated the cursor {next:?}"),
+                    })
                 }
                 Some(next) => cursor = Some(next.to_owned()),
                 None => return Ok(items),
             }
         }
-        Err(Error::List { method: method.into(), reason: format!("more than {MAX_PAGES} pages") })
+        Err(Error::List {
+            method: method.into(),
+            reason: format!("more than {MAX_PAGES} pages"),
+        })
     }
 }

@@ -25,7 +25,10 @@ const MAX_LOCKFILE_BYTES: u64 = 16 * 1024 * 1024;
 #[non_exhaustive]
 pub enum Error {
     #[error("could not read the lockfile {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} is not a thoth lockfile: {reason}", path.display())]
     NotALockfile { path: PathBuf, reason: String },
     #[error("the signature {} is missing", path.display())]
@@ -37,13 +40,20 @@ pub enum Error {
     #[error("the signature {} does not match {} (the file or the signed trusted comment was changed)", path.display(), lock.display())]
     BadSignature { path: PathBuf, lock: PathBuf },
     #[error("the trusted comment of {} does not name the file `file:{expected}`: {comment:?}", path.display())]
-    CommentFile { path: PathBuf, expected: String, comment: String },
+    CommentFile {
+        path: PathBuf,
+        expected: String,
+        comment: String,
+    },
     #[error("the lock public key {key:?} is not usable: {reason}")]
     PublicKey { key: String, reason: String },
     #[error("could not sign with {}: {reason}", key.display())]
     Sign { key: PathBuf, reason: String },
     #[error("could not write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the MCP server failed: {0}")]
     Server(String),
     #[error("{method} failed: {reason}")]
@@ -73,12 +83,20 @@ pub fn load(path: &Path, keys: &[minisign_verify::PublicKey]) -> Result<Lockfile
     let read = |path: &Path| -> Result<Vec<u8>, std::io::Error> {
         use std::io::Read;
         let mut bytes = Vec::new();
-        std::fs::File::open(path)?.take(MAX_LOCKFILE_BYTES + 1).read_to_end(&mut bytes)?;
+        std::fs::File::open(path)?
+            .take(MAX_LOCKFILE_BYTES + 1)
+            .read_to_end(&mut bytes)?;
         Ok(bytes)
     };
-    let bytes = read(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+    let bytes = read(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     if bytes.len() as u64 > MAX_LOCKFILE_BYTES {
-        return Err(Error::NotALockfile { path: path.to_owned(), reason: format!("larger than {MAX_LOCKFILE_BYTES} bytes") });
+        return Err(Error::NotALockfile {
+            path: path.to_owned(),
+            reason: format!("larger than {MAX_LOCKFILE_BYTES} bytes"),
+        });
     }
     if !keys.is_empty() {
         let sig_path = signature::signature_path(path);
@@ -87,12 +105,23 @@ pub fn load(path: &Path, keys: &[minisign_verify::PublicKey]) -> Result<Lockfile
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::SignatureMissing { path: sig_path })
             }
-            Err(err) => return Err(Error::SignatureMalformed { path: sig_path, reason: err.to_string() }),
+            Err(err) => {
+                return Err(Error::SignatureMalformed {
+                    path: sig_path,
+                    reason: err.to_string(),
+                })
+            }
         };
-        let sig = String::from_utf8(sig).map_err(|_| Error::SignatureMalformed { path: sig_path.clone(), reason: "not UTF-8 text".into() })?;
+        let sig = String::from_utf8(sig).map_err(|_| Error::SignatureMalformed {
+            path: sig_path.clone(),
+            reason: "not UTF-8 text".into(),
+        })?;
         signature::verify(path, &bytes, &sig, keys)?;
     }
-    Lockfile::parse(&bytes).map_err(|reason| Error::NotALockfile { path: path.to_owned(), reason })
+    Lockfile::parse(&bytes).map_err(|reason| Error::NotALockfile {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// `thoth lock`: pin the server, write FILE (and FILE.minisig with --sign).
@@ -100,13 +129,19 @@ pub fn run_lock(args: LockArgs) -> Result<Exit, crate::Error> {
     let listing = listing::list_command(&args.server)?;
     let text = Lockfile::from_listing(&listing).render();
     let write = |path: &Path, bytes: &[u8]| {
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         std::io::Write::write_all(&mut tmp, bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map(|_| ()).map_err(|e| e.error)
     };
-    write(&args.output, text.as_bytes()).map_err(|source| Error::Write { path: args.output.clone(), source })?;
+    write(&args.output, text.as_bytes()).map_err(|source| Error::Write {
+        path: args.output.clone(),
+        source,
+    })?;
     if let Some(key) = &args.sign {
         signature::sign(&args.output, text.as_bytes(), key)?;
     }

@@ -146,7 +146,8 @@ impl Lockfile {
                 })
             })
             .collect();
-        resource_templates.sort_by(|a, b| a.uri_template.cmp(&b.uri_template).then_with(|| a.cmp(b)));
+        resource_templates
+            .sort_by(|a, b| a.uri_template.cmp(&b.uri_template).then_with(|| a.cmp(b)));
         Lockfile {
             lockfile_version: LOCKFILE_VERSION,
             server: ServerPin {
@@ -201,8 +202,11 @@ impl Lockfile {
                 lock.lockfile_version
             ));
         }
-        let is_hash =
-            |h: &str| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let is_hash = |h: &str| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
         if let Some(bad) = lock
             .tools
             .iter()
@@ -234,8 +238,13 @@ mod tests {
                 json!({"name": "zeta", "description": "z", "inputSchema": {"type": "object"}}),
                 json!({"name": "echo", "inputSchema": {"type": "object", "properties": {"x": {"type": "number", "maximum": 10.0}}}}),
             ],
-            prompts: vec![json!({"name": "greet", "arguments": [{"name": "who", "required": true}, {"name": "tone"}]})],
-            resources: vec![json!({"uri": "note://b", "name": "b"}), json!({"uri": "note://a", "name": "a"})],
+            prompts: vec![
+                json!({"name": "greet", "arguments": [{"name": "who", "required": true}, {"name": "tone"}]}),
+            ],
+            resources: vec![
+                json!({"uri": "note://b", "name": "b"}),
+                json!({"uri": "note://a", "name": "a"}),
+            ],
             resource_templates: vec![json!({"uriTemplate": "note://{title}", "name": "note"})],
         }
     }
@@ -249,12 +258,30 @@ mod tests {
         let names: Vec<&str> = lock.tools.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["echo", "zeta"]);
         assert_eq!(lock.resources[0].uri, "note://a");
-        assert_eq!(lock.prompts[0].arguments[1], ArgumentPin { name: "tone".into(), required: false });
+        assert_eq!(
+            lock.prompts[0].arguments[1],
+            ArgumentPin {
+                name: "tone".into(),
+                required: false
+            }
+        );
         // Keys in sorted order at every level.
-        let top = ["lockfile_version", "prompts", "resource_templates", "resources", "server", "tools"];
-        let at: Vec<usize> = top.iter().map(|k| text.find(&format!("\"{k}\"")).unwrap()).collect();
+        let top = [
+            "lockfile_version",
+            "prompts",
+            "resource_templates",
+            "resources",
+            "server",
+            "tools",
+        ];
+        let at: Vec<usize> = top
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\"")).unwrap())
+            .collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
-        assert!(text.find("description_sha256").unwrap() < text.find("input_schema_sha256").unwrap());
+        assert!(
+            text.find("description_sha256").unwrap() < text.find("input_schema_sha256").unwrap()
+        );
         assert!(text.contains("\n  \"lockfile_version\": 1,\n"), "{text}");
         assert_eq!(Lockfile::parse(text.as_bytes()).unwrap(), lock);
     }
@@ -262,7 +289,10 @@ mod tests {
     #[test]
     fn absent_description_hashes_as_null() {
         let lock = Lockfile::from_listing(&listing());
-        assert_eq!(lock.tools[0].description_sha256, jcs::sha256(Some(&Value::Null)));
+        assert_eq!(
+            lock.tools[0].description_sha256,
+            jcs::sha256(Some(&Value::Null))
+        );
     }
 
     #[test]

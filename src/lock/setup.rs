@@ -22,18 +22,30 @@ fn is_managed(settings: &Settings, name: &str) -> bool {
 }
 
 /// The guard for this session (None: no lock), or why thoth must refuse to start.
-pub fn resolve(flags: &LockFlags, settings: &Settings, agent_id: &str) -> Result<Option<Guard>, Error> {
-    let setting = |name: &str| settings.get(name).map(|v| v.value.trim().to_owned()).filter(|v| !v.is_empty());
+pub fn resolve(
+    flags: &LockFlags,
+    settings: &Settings,
+    agent_id: &str,
+) -> Result<Option<Guard>, Error> {
+    let setting = |name: &str| {
+        settings
+            .get(name)
+            .map(|v| v.value.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let require = setting("THOTH_REQUIRE_LOCK")
         .and_then(|v| crate::settings::validate::boolean(&v).ok())
         .unwrap_or(false);
     // Managed keys replace the user's: a user cannot trust a key of their own to pass a forged lock.
     let key_specs: Vec<String> = match setting("THOTH_LOCK_PUBLIC_KEYS") {
-        Some(keys) if is_managed(settings, "THOTH_LOCK_PUBLIC_KEYS") || flags.pubkeys.is_empty() => keys
-            .split(',')
-            .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty())
-            .collect(),
+        Some(keys)
+            if is_managed(settings, "THOTH_LOCK_PUBLIC_KEYS") || flags.pubkeys.is_empty() =>
+        {
+            keys.split(',')
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .collect()
+        }
         _ => flags.pubkeys.to_vec(),
     };
     let path: Option<PathBuf> = match (flags.lock, setting("THOTH_LOCK_DIR")) {
@@ -68,7 +80,10 @@ pub fn resolve(flags: &LockFlags, settings: &Settings, agent_id: &str) -> Result
     }
     let mut mode = flags.mode;
     if require && mode != LockMode::Enforce {
-        tracing::warn!(lock_mode = mode.as_str(), "THOTH_REQUIRE_LOCK is set: --lock-mode is ignored, the lock is enforced");
+        tracing::warn!(
+            lock_mode = mode.as_str(),
+            "THOTH_REQUIRE_LOCK is set: --lock-mode is ignored, the lock is enforced"
+        );
         mode = LockMode::Enforce;
     }
     tracing::info!(lock = %path.display(), signed = !keys.is_empty(), lock_mode = mode.as_str(), tools = lock.tools.len(), "the server runs under a lock");

@@ -142,7 +142,10 @@ impl LockHook {
         if result.is_none() {
             // An error (or a broken answer) is an empty list: every call is then drift (fail closed).
             let error = page.and_then(|p| p.error).map(|e| e.get().to_owned());
-            tracing::warn!(?error, "tools/list failed for the lock; treating the rest as empty");
+            tracing::warn!(
+                ?error,
+                "tools/list failed for the lock; treating the rest as empty"
+            );
         }
         if let Some(Value::Array(tools)) = result.as_ref().and_then(|r| r.get("tools")) {
             listing.tools.extend(tools.iter().cloned());
@@ -160,7 +163,11 @@ impl LockHook {
         let Some(done) = self.listing.take() else {
             return (None, Vec::new());
         };
-        tracing::debug!(tools = done.tools.len(), pages = done.pages, "listed the live tools for the lock");
+        tracing::debug!(
+            tools = done.tools.len(),
+            pages = done.pages,
+            "listed the live tools for the lock"
+        );
         self.guard.listed(&done.tools);
         (None, self.held.drain(..).map(|(call, _)| call).collect())
     }
@@ -176,8 +183,17 @@ impl LockHook {
             Check::Wait | Check::Pinned => Admit::Pass(call, None),
             Check::Drifted(drift) if mode.blocks() => {
                 tracing::warn!(tool = %call.name, kind = drift.kind.as_str(), severity = drift.severity.as_str(), "lock drift: tools/call blocked");
-                let reason = format!("the tool is not pinned by the lockfile unchanged ({})", drift.kind.as_str());
-                Admit::Block(call, Refused { reason, drift: Some(drift) })
+                let reason = format!(
+                    "the tool is not pinned by the lockfile unchanged ({})",
+                    drift.kind.as_str()
+                );
+                Admit::Block(
+                    call,
+                    Refused {
+                        reason,
+                        drift: Some(drift),
+                    },
+                )
             }
             Check::Drifted(drift) => {
                 tracing::warn!(tool = %call.name, kind = drift.kind.as_str(), severity = drift.severity.as_str(), lock_mode = mode.as_str(), "lock drift in a tools/call (not blocked by the lock)");
@@ -197,8 +213,17 @@ impl LockHook {
         while self.held.front().is_some_and(|(_, at)| *at <= now) {
             if let Some((call, _)) = self.held.pop_front() {
                 tracing::warn!(tool = %call.name, "the live tool list did not come within 10 s: tools/call blocked");
-                let reason = format!("the server's live tool list was not available within {} s", HOLD_MAX.as_secs());
-                out.push((call, Refused { reason, drift: None }));
+                let reason = format!(
+                    "the server's live tool list was not available within {} s",
+                    HOLD_MAX.as_secs()
+                );
+                out.push((
+                    call,
+                    Refused {
+                        reason,
+                        drift: None,
+                    },
+                ));
             }
         }
         out
@@ -211,7 +236,10 @@ impl LockHook {
 
     /// Drift the list filter saw since the last call (to audit).
     pub fn take_list_drift(&self) -> Vec<Drift> {
-        self.seen.lock().map(|mut seen| std::mem::take(&mut *seen)).unwrap_or_default()
+        self.seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default()
     }
 
     pub fn mode(&self) -> LockMode {

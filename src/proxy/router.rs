@@ -27,7 +27,10 @@ pub enum Route {
     /// The client cancelled a call still waiting for its decision: stop deciding it (an enforcer hold).
     Abandoned(u64),
     /// The answer to a request thoth made itself (`request_own`): it never reaches the client.
-    Own { proxy: u64, line: Bytes },
+    Own {
+        proxy: u64,
+        line: Bytes,
+    },
     /// A session event the lock guard listens for (after the frame itself was routed).
     Lifecycle(Lifecycle),
 }

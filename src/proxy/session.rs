@@ -259,7 +259,16 @@ fn dispatch(
     while !routes.is_empty() {
         let round: Vec<Route> = std::mem::take(routes);
         for route in round {
-            dispatch_one(route, routes, &mut decided, router, governance, lock, to_server, to_client);
+            dispatch_one(
+                route,
+                routes,
+                &mut decided,
+                router,
+                governance,
+                lock,
+                to_server,
+                to_client,
+            );
         }
     }
 }
@@ -288,7 +297,10 @@ fn dispatch_one(
                 governance.abandoned(proxy)
             }
             Route::Lifecycle(event) => {
-                if let Some(frame) = lock.as_mut().and_then(|hook| hook.on_lifecycle(event, router)) {
+                if let Some(frame) = lock
+                    .as_mut()
+                    .and_then(|hook| hook.on_lifecycle(event, router))
+                {
                     to_server.send(frame);
                 }
             }

@@ -223,7 +223,8 @@ fn plan(
         intents,
         lock: match &args.lock_dir {
             Some(dir) => Some((
-                std::path::absolute(dir).map_err(|e| Error::Usage(format!("--lock-dir {}: {e}", dir.display())))?,
+                std::path::absolute(dir)
+                    .map_err(|e| Error::Usage(format!("--lock-dir {}: {e}", dir.display())))?,
                 args.lock_pubkey.clone(),
             )),
             None => None,

@@ -51,7 +51,11 @@ fn main() {
             other => panic!("unknown argument {other}"),
         }
     }
-    let state = Arc::new(Mutex::new(State { doc, page_size, list_delay_ms }));
+    let state = Arc::new(Mutex::new(State {
+        doc,
+        page_size,
+        list_delay_ms,
+    }));
     if early {
         write_line(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
     }
@@ -71,7 +75,10 @@ fn main() {
         let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
             continue;
         };
-        let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
+        let method = message
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let Some(id) = message.get("id").cloned() else {
             if method == "notifications/initialized" && ask {
                 write_line(&json!({"jsonrpc": "2.0", "id": "srv-1", "method": "roots/list"}));
@@ -105,15 +112,27 @@ fn handle(state: &Arc<Mutex<State>>, method: &str, id: Value, params: &Value) {
         "resources/list" => "resources",
         "resources/templates/list" => "resourceTemplates",
         other => {
-            return write_line(&json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method not found: {other}")}}))
+            return write_line(
+                &json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method not found: {other}")}}),
+            )
         }
     };
     let s = state.lock().unwrap();
     let Some(Value::Array(items)) = s.doc.get(key) else {
-        return write_line(&json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not offered"}}));
+        return write_line(
+            &json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not offered"}}),
+        );
     };
-    let start: usize = params.get("cursor").and_then(Value::as_str).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let size = if s.page_size == 0 { items.len().max(1) } else { s.page_size };
+    let start: usize = params
+        .get("cursor")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let size = if s.page_size == 0 {
+        items.len().max(1)
+    } else {
+        s.page_size
+    };
     let page: Vec<Value> = items.iter().skip(start).take(size).cloned().collect();
     let mut result = json!({ key: page });
     if start + size < items.len() {
@@ -132,7 +151,10 @@ fn handle(state: &Arc<Mutex<State>>, method: &str, id: Value, params: &Value) {
 }
 
 fn call(state: &Arc<Mutex<State>>, id: Value, params: &Value) {
-    let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let text = |t: String| json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": t}]}});
     if name == "change" {
         let args = params.get("arguments").cloned().unwrap_or(Value::Null);
@@ -141,7 +163,10 @@ fn call(state: &Arc<Mutex<State>>, id: Value, params: &Value) {
             if let Some(doc) = args.get("doc") {
                 s.doc = doc.clone();
             }
-            s.list_delay_ms = args.get("list_delay_ms").and_then(Value::as_u64).unwrap_or(0);
+            s.list_delay_ms = args
+                .get("list_delay_ms")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
         }
         write_line(&text("changed".into()));
         write_line(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));

@@ -46,6 +46,12 @@ impl Router {
             thoth["drift"] = drift;
         }
         let message = format!("thoth: tools/call `{tool}` blocked: {reason}");
-        self.refuse(proxy, envelope::BLOCKED, &message, json!({ "thoth": thoth }), out);
+        self.refuse(
+            proxy,
+            envelope::BLOCKED,
+            &message,
+            json!({ "thoth": thoth }),
+            out,
+        );
     }
 }
