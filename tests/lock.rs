@@ -1221,3 +1221,76 @@ fn wrap_config_lock_dir_adds_one_lock_per_server_idempotently_and_the_lock_is_us
         "critical",
     );
 }
+
+// ---- drift goes up with the heartbeat -------------------------------------------------------------------------
+
+#[test]
+fn drift_seen_at_run_time_goes_up_with_the_next_heartbeat() {
+    use crate::support::https::{Reply, Server, TestCa};
+    let b = Bench::new();
+    let lock = b.lock("a.lock.json", &base_doc(), &[]);
+    let doc = b.doc("live.json", &drifted_doc());
+    let ca = TestCa::new("thoth lock test CA");
+    let api = Server::https(&ca.leaf());
+    api.route("POST", "/v1/endpoints/*", vec![Reply::json(json!({}))]);
+    api.route(
+        "POST",
+        "/v1/endpoints/register",
+        vec![Reply::json(json!({"endpoint_id": "ep-lock"}))],
+    );
+    let mut cmd = b.t.command();
+    cmd.env("THOTH_GOVAPI_URL", api.url())
+        .env("THOTH_GOVAPI_API_KEY", "gk-lock")
+        .env(
+            "THOTH_TLS_CA_BUNDLE",
+            ca.write_pem(b.t.home.path(), "ca.pem"),
+        )
+        .env("THOTH_ENDPOINT_ID", "ep-lock")
+        .env("THOTH_TENANT_ID", "acme")
+        .env("THOTH_HEARTBEAT_INTERVAL_SECONDS", "1")
+        .args([
+            "run",
+            "--agent-id",
+            "notes",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--",
+        ])
+        .args(b.server(&doc, &[]));
+    let mut s = Session::spawn(cmd);
+    initialize(&mut s);
+    assert_lock_block(
+        &call(&mut s, 1, "exec_shell"),
+        "exec_shell",
+        "tool_added",
+        "critical",
+    );
+    let want = json!({"server": "notes", "tool": "exec_shell", "kind": "tool_added", "severity": "critical"});
+    let start = Instant::now();
+    loop {
+        let seen = api
+            .received_at("POST", "/v1/endpoints/ep-lock/checkin")
+            .iter()
+            .any(|c| {
+                c.json()["lock_drift"]
+                    .as_array()
+                    .is_some_and(|d| d.contains(&want))
+            });
+        if seen {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no check-in carried {want}: {}",
+            s.stderr()
+        );
+        api.wait_for(
+            "POST",
+            "/v1/endpoints/ep-lock/checkin",
+            api.received_at("POST", "/v1/endpoints/ep-lock/checkin")
+                .len()
+                + 1,
+            Duration::from_secs(5),
+        );
+    }
+}

@@ -87,6 +87,9 @@ impl Governance {
 
     /// A drift the lock let through (audit-only, filter-only): audited.
     pub fn lock_drift(&self, drift: &crate::lock::drift::Drift) {
+        if let Some(counter) = &self.counter {
+            counter.record_drift(&drift.name, drift.kind.as_str(), drift.severity.as_str());
+        }
         if let Some(audit) = &self.audit {
             audit.lock_drift(&drift.name, drift.kind.as_str(), drift.severity.as_str());
         }

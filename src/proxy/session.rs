@@ -364,6 +364,9 @@ fn lock_block(
     };
     let proxy = call.proxy_id;
     governance.refused_by_lock(&call, &crate::policy::Decision::Block(refusal.clone()));
+    if let Some(drift) = &refused.drift {
+        governance.lock_drift(drift);
+    }
     router.on_lock_block(
         proxy,
         &refusal.reason,
