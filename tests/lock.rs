@@ -1294,3 +1294,72 @@ fn drift_seen_at_run_time_goes_up_with_the_next_heartbeat() {
         );
     }
 }
+
+// ---- health --json: per governed server lock status -----------------------------------------------------------
+
+#[test]
+fn health_reports_for_each_governed_server_its_lock_and_whether_it_verified() {
+    let b = Bench::new();
+    let k = keys(&b, "it");
+    let signed = b.lock("signed.lock.json", &base_doc(), &[]);
+    std::fs::write(
+        signature_of(&signed),
+        sign(&k, &signed, &default_comment(&signed)),
+    )
+    .unwrap();
+    let unsigned = b.lock("unsigned.lock.json", &base_doc(), &[]);
+    let forged = b.lock("forged.lock.json", &base_doc(), &[]);
+    std::fs::write(
+        signature_of(&forged),
+        sign(&keys(&b, "other"), &forged, &default_comment(&forged)),
+    )
+    .unwrap();
+    let thoth = thoth_bin().display().to_string();
+    let entry = |agent: &str, lock: Option<&Path>, key: bool| {
+        let mut args = vec!["run".to_owned(), "--agent-id".into(), agent.into()];
+        if let Some(lock) = lock {
+            args.extend(["--lock".into(), lock.display().to_string()]);
+        }
+        if key {
+            args.extend(["--lock-pubkey".into(), k.pub_file.display().to_string()]);
+        }
+        args.extend(["--".into(), "npx".into(), "srv".into()]);
+        json!({"command": thoth, "args": args})
+    };
+    let config = b.path("claude_desktop_config.json");
+    let doc = json!({"mcpServers": {
+        "a-signed": entry("a-signed", Some(&signed), true),
+        "b-unsigned": entry("b-unsigned", Some(&unsigned), false),
+        "c-forged": entry("c-forged", Some(&forged), true),
+        "d-none": entry("d-none", None, false),
+    }});
+    std::fs::write(&config, doc.to_string()).unwrap();
+    let o =
+        b.t.output(&["health", "--json", "--config", config.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert_valid(&schema_validator("health.schema.json"), &report);
+    let locks = report["claude_config"]["locks"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = locks
+        .iter()
+        .map(|l| (l["server"].as_str().unwrap(), l["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a-signed", "verified"),
+            ("b-unsigned", "unsigned"),
+            ("c-forged", "refused"),
+            ("d-none", "none")
+        ]
+    );
+    assert_eq!(locks[0]["lock"], signed.to_str().unwrap());
+    assert!(
+        locks[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("another key id"),
+        "{}",
+        locks[2]
+    );
+}

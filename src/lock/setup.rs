@@ -21,12 +21,12 @@ fn is_managed(settings: &Settings, name: &str) -> bool {
         .is_some_and(|v| matches!(v.source, Source::Managed(_)))
 }
 
-/// The guard for this session (None: no lock), or why thoth must refuse to start.
-pub fn resolve(
+/// The lockfile this server would use, the key specs it would be verified with, and THOTH_REQUIRE_LOCK.
+fn lock_and_keys(
     flags: &LockFlags,
     settings: &Settings,
     agent_id: &str,
-) -> Result<Option<Guard>, Error> {
+) -> (Option<PathBuf>, Vec<String>, bool) {
     let setting = |name: &str| {
         settings
             .get(name)
@@ -56,6 +56,32 @@ pub fn resolve(
         }
         (None, None) => None,
     };
+    (path, key_specs, require)
+}
+
+/// How a governed server stands with its lock, for `thoth health`: `none`, `unsigned`, `verified` or
+/// `refused` (thoth would refuse to start it), with the lockfile and the reason.
+pub fn status(
+    flags: &LockFlags,
+    settings: &Settings,
+    agent_id: &str,
+) -> (Option<PathBuf>, &'static str, Option<String>) {
+    let (path, keys, _) = lock_and_keys(flags, settings, agent_id);
+    match resolve(flags, settings, agent_id) {
+        Ok(None) => (path, "none", None),
+        Ok(Some(_)) if keys.is_empty() => (path, "unsigned", None),
+        Ok(Some(_)) => (path, "verified", None),
+        Err(err) => (path, "refused", Some(err.to_string())),
+    }
+}
+
+/// The guard for this session (None: no lock), or why thoth must refuse to start.
+pub fn resolve(
+    flags: &LockFlags,
+    settings: &Settings,
+    agent_id: &str,
+) -> Result<Option<Guard>, Error> {
+    let (path, key_specs, require) = lock_and_keys(flags, settings, agent_id);
     let Some(path) = path else {
         if require {
             return Err(Error::Required(
