@@ -152,6 +152,62 @@ mod tests {
         assert_eq!(kind(g.check("echo")), Kind::ToolRemoved);
     }
 
+    /// A JSON value with nested objects, arrays, numbers and strings.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            (-1_000_000i64..1_000_000).prop_map(|n| json!(n)),
+            "[a-z€ \\\"]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-zA-Z_é]{1,5}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// The same JSON text with every object's keys in reverse order and integers respelled as `N.0`.
+    fn respelled(v: &Value) -> String {
+        match v {
+            Value::Object(m) => {
+                let parts: Vec<String> = m
+                    .iter()
+                    .rev()
+                    .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), respelled(v)))
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }
+            Value::Array(a) => format!(
+                "[{}]",
+                a.iter().map(respelled).collect::<Vec<_>>().join(",")
+            ),
+            Value::Number(n) if n.is_i64() => format!("{n}.0"),
+            other => other.to_string(),
+        }
+    }
+
+    proptest::proptest! {
+        /// The class of the hole: any respelling of a pinned definition passes, any change of the description
+        /// or the schema is drift (never a silent pass).
+        #[test]
+        fn respellings_pass_and_every_change_is_drift(schema in json_value(), description in ".{0,16}", extra in "[a-z]{1,4}") {
+            let tool = json!({"name": "t", "description": description, "inputSchema": schema});
+            let lock = Lockfile::from_listing(&Listing { tools: vec![tool.clone()], ..Listing::default() });
+            let text = format!(r#"{{"inputSchema":{},"description":{},"name":"t"}}"#, respelled(&schema), Value::String(description.clone()));
+            let respelled_tool: Value = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert!(list_entry_drift(&lock, &respelled_tool).is_none(), "{}", text);
+            let mut changed = tool.clone();
+            changed["description"] = json!(format!("{description}{extra}"));
+            proptest::prop_assert!(list_entry_drift(&lock, &changed).is_some());
+            let mut changed = tool.clone();
+            changed["inputSchema"] = json!({"wrapped": schema, "extra": extra});
+            proptest::prop_assert!(list_entry_drift(&lock, &changed).is_some());
+        }
+    }
+
     #[test]
     fn list_entries_are_judged_by_their_own_definition() {
         let g = guard();
