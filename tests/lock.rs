@@ -1363,3 +1363,41 @@ fn health_reports_for_each_governed_server_its_lock_and_whether_it_verified() {
         locks[2]
     );
 }
+
+#[test]
+fn server_everything_runs_under_its_lock() {
+    let b = Bench::new();
+    let server = vec![npm_bin("mcp-server-everything").display().to_string()];
+    let lock = b.path("everything.lock.json");
+    let o = b.thoth(&["lock", "--output", lock.to_str().unwrap()], &server);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let pinned: Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    let pinned: Vec<&str> = pinned["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut s = b.run(&["--lock", lock.to_str().unwrap()], &server);
+    let resp = s.request(json!("init"), "initialize", init_params());
+    assert!(resp.get("result").is_some(), "{resp}");
+    s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let listed = s.request(json!(1), "tools/list", json!({}));
+    let names = listed_names(&listed);
+    assert!(
+        !names.is_empty() && names.iter().all(|n| pinned.contains(&n.as_str())),
+        "{names:?} not all in {pinned:?}"
+    );
+    let echo = s.request(
+        json!(2),
+        "tools/call",
+        json!({"name": "echo", "arguments": {"message": "pinned"}}),
+    );
+    assert!(
+        echo["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("pinned"),
+        "{echo}"
+    );
+}
