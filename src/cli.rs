@@ -61,6 +61,12 @@ pub enum Command {
     Health(crate::fleet::health::HealthArgs),
     /// Register with GovAPI when needed and check in once now (a Jamf policy or scheduled task).
     Checkin(CheckinArgs),
+    /// Pin what an MCP server offers (tools, prompts, resources) in a lockfile:
+    /// `thoth lock [--output FILE] [--sign KEY] -- <server...>`.
+    Lock(crate::lock::cli_args::LockArgs),
+    /// Compare a live MCP server with its lockfile. Exits 0 without drift at or above --fail-on, 1 with,
+    /// 2 when no comparison was possible.
+    Diff(crate::lock::cli_args::DiffArgs),
 }
 
 /// `thoth checkin`.
@@ -128,6 +134,15 @@ pub struct RunArgs {
     /// After the client closes stdin: wait this long for the server to exit, then SIGTERM, wait again, then kill.
     #[arg(long, value_name = "MS", default_value_t = crate::proxy::SHUTDOWN_GRACE_MS)]
     pub shutdown_grace_ms: u64,
+    /// Pin the server's tools to this lockfile (`thoth lock`): unknown or changed tools are hidden and blocked.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// What the lock does to drifted tools.
+    #[arg(long, value_enum, value_name = "MODE", default_value = "enforce")]
+    pub lock_mode: crate::lock::guard::LockMode,
+    /// Verify FILE.minisig with this minisign key (a .pub file or its `RW...` line); repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub lock_pubkey: Vec<String>,
     /// The MCP server to run, after `--`.
     #[arg(last = true, required = true, value_name = "SERVER COMMAND")]
     pub server: Vec<OsString>,

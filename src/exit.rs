@@ -11,6 +11,8 @@ pub enum Exit {
     Failure,
     /// 3: `status`: the config it inspects is missing or cannot be read (2 is clap's usage error).
     Unreadable,
+    /// 2: `diff`: no comparison was possible (the lockfile or the server failed).
+    NoComparison,
     /// 70: a bug in thoth (EX_SOFTWARE).
     Internal,
     /// `thoth run`: the upstream MCP server's own exit code (128 + signal when it was killed by one).
@@ -23,6 +25,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::Failure => 1,
             Exit::Unreadable => 3,
+            Exit::NoComparison => 2,
             Exit::Internal => 70,
             Exit::Upstream(code) => code,
         })

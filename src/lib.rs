@@ -8,6 +8,7 @@ pub mod exit;
 pub mod fleet;
 pub mod home;
 pub mod identity;
+pub mod lock;
 pub mod logging;
 pub mod net;
 pub mod output;
@@ -37,5 +38,7 @@ pub fn run(
         cli::Command::Update(args) => update::run(args, &settings?),
         cli::Command::Health(args) => fleet::health::run(args, settings),
         cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
+        cli::Command::Lock(args) => lock::run_lock(args),
+        cli::Command::Diff(args) => lock::run_diff(args),
     }
 }

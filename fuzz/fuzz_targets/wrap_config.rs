@@ -68,6 +68,7 @@ fuzz_target!(|text: &str| {
             agent_id_prefix: None,
             env: vec![("THOTH_ENV".into(), "prod".into())],
             intents: BTreeMap::new(),
+            lock: None,
         }),
         only: vec![],
         exclude: vec![],

@@ -40,6 +40,8 @@ pub enum EventKind {
     Decision,
     ToolResult,
     Cancelled,
+    /// `thoth run --lock` saw a tool differ from its lockfile: `tool`, and `reason` = `<kind> <severity>`.
+    LockDrift,
     /// Records were lost before this one (queue full, disk full): `dropped` says how many.
     RecordsDropped,
     /// The last record of a file closed cleanly: `records` written before it, `dropped` in all.

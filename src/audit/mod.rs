@@ -205,6 +205,15 @@ impl Audit {
         });
     }
 
+    /// Record a lock drift (`thoth run --lock`): the tool, and `<kind> <severity>` as the reason.
+    pub fn lock_drift(&self, tool: &str, kind: &str, severity: &str) {
+        self.send(Entry {
+            tool: Some(tool.to_owned()),
+            reason: Some(format!("{kind} {severity}")),
+            ..Entry::new(EventKind::LockDrift)
+        });
+    }
+
     /// Records dropped so far (queue full, or the disk refused them).
     pub fn dropped(&self) -> u64 {
         self.shared.dropped()

@@ -19,6 +19,9 @@ pub struct AgentRecord {
     pub started_at: u64,
     #[serde(default)]
     pub decisions: Decisions,
+    /// Lock drift this session saw (`thoth run --lock`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lock_drift: Vec<super::govapi::LockDrift>,
 }
 
 /// `~/.thoth/state/agents`.
@@ -55,12 +58,21 @@ impl Presence {
                 agent_id: agent_id.to_owned(),
                 started_at: now_unix(),
                 decisions: Decisions::default(),
+                lock_drift: Vec::new(),
             },
             lock: Some(lock),
             written: None,
         };
         presence.refresh(Decisions::default())?;
         Ok(presence)
+    }
+
+    /// Also report this drift (rewritten with the next `refresh` when it changed).
+    pub fn set_drift(&mut self, drift: Vec<super::govapi::LockDrift>) {
+        if drift != self.record.lock_drift {
+            self.record.lock_drift = drift;
+            self.written = None;
+        }
     }
 
     /// Rewrite the record when the counts changed since the last write.
@@ -158,6 +170,14 @@ pub fn try_lead(state_dir: &Path) -> std::io::Result<Option<File>> {
         Ok(()) => Ok(Some(file)),
         Err(fs4::TryLockError::WouldBlock) => Ok(None),
         Err(fs4::TryLockError::Error(err)) => Err(err),
+    }
+}
+
+/// A drift with the server (agent id) it was seen on, for the check-in.
+pub fn drift_on(agent_id: &str, drift: &super::govapi::LockDrift) -> super::govapi::LockDrift {
+    super::govapi::LockDrift {
+        server: agent_id.to_owned(),
+        ..drift.clone()
     }
 }
 

@@ -96,6 +96,42 @@ pub struct DecisionCounter {
     allow: AtomicU64,
     block: AtomicU64,
     step_up: AtomicU64,
+    /// Lock drift this session saw (`thoth run --lock`), distinct by tool and kind, bounded.
+    drift: std::sync::Mutex<Vec<LockDrift>>,
+}
+
+/// One lock drift as the check-in reports it (`lock_drift`, with the server's agent id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockDrift {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub server: String,
+    pub tool: String,
+    pub kind: String,
+    pub severity: String,
+}
+
+/// Past this many distinct drifts a session stops collecting (the audit log keeps every one).
+const MAX_DRIFT: usize = 100;
+
+impl DecisionCounter {
+    /// Remember a drift for the next heartbeat.
+    pub fn record_drift(&self, tool: &str, kind: &str, severity: &str) {
+        let Ok(mut drift) = self.drift.lock() else {
+            return;
+        };
+        if drift.len() < MAX_DRIFT && !drift.iter().any(|d| d.tool == tool && d.kind == kind) {
+            drift.push(LockDrift {
+                server: String::new(),
+                tool: tool.to_owned(),
+                kind: kind.to_owned(),
+                severity: severity.to_owned(),
+            });
+        }
+    }
+
+    pub fn drift(&self) -> Vec<LockDrift> {
+        self.drift.lock().map(|d| d.clone()).unwrap_or_default()
+    }
 }
 
 impl DecisionCounter {
@@ -132,6 +168,9 @@ pub struct Checkin {
     pub uptime_seconds: u64,
     pub decisions: Decisions,
     pub occurred_at: String,
+    /// Lock drift the live sessions saw (server = agent id, tool, kind, severity); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lock_drift: Vec<LockDrift>,
 }
 
 /// What GovAPI may say back (anything else in the body is ignored).

@@ -142,6 +142,14 @@ impl Link {
                 .unwrap_or(0),
             decisions,
             occurred_at: endpoint_state::now(),
+            lock_drift: agents
+                .iter()
+                .flat_map(|a| {
+                    a.lock_drift
+                        .iter()
+                        .map(|d| agents::drift_on(&a.agent_id, d))
+                })
+                .collect(),
         };
         match self.api.checkin(&checkin).await {
             Ok(reply) => {
@@ -230,6 +238,7 @@ impl Heartbeat {
         let state_dir = crate::platform::paths::state_dir(&thoth_dir);
         loop {
             let decisions = counter.snapshot();
+            presence.set_drift(counter.drift());
             let dir = state_dir.clone();
             let (back, lock) = blocking((None, None), move || {
                 let refreshed = presence.refresh(decisions).map(|()| presence);
@@ -273,6 +282,7 @@ async fn lead(
     .await;
     loop {
         let decisions = counter.snapshot();
+        presence.set_drift(counter.drift());
         let agents_dir = link.agents_dir();
         let (back, agents) = blocking((None, Vec::new()), move || {
             if let Err(err) = presence.refresh(decisions) {

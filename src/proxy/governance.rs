@@ -80,6 +80,21 @@ impl Governance {
         }
     }
 
+    /// A call the lock refused before the policy was asked: counted and audited like any decision.
+    pub fn refused_by_lock(&mut self, call: &ToolCall, decision: &Decision) {
+        self.record(call, decision, DecisionSource::Local);
+    }
+
+    /// A drift the lock let through (audit-only, filter-only): audited.
+    pub fn lock_drift(&self, drift: &crate::lock::drift::Drift) {
+        if let Some(counter) = &self.counter {
+            counter.record_drift(&drift.name, drift.kind.as_str(), drift.severity.as_str());
+        }
+        if let Some(audit) = &self.audit {
+            audit.lock_drift(&drift.name, drift.kind.as_str(), drift.severity.as_str());
+        }
+    }
+
     pub fn is_deciding(&self) -> bool {
         !self.pending.is_empty()
     }

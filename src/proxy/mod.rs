@@ -5,6 +5,7 @@
 pub mod envelope;
 pub mod framing;
 pub mod governance;
+pub mod lock_hook;
 pub mod outlet;
 pub mod router;
 pub mod session;
@@ -150,6 +151,8 @@ struct Prepared {
     events: Option<(crate::policy::layered::Events, crate::audit::spool::Spool)>,
     /// GovAPI registration and heartbeats (with a GovAPI configured), and the counts they report.
     heartbeat: Option<(crate::fleet::heartbeat::Heartbeat, Arc<DecisionCounter>)>,
+    /// `--lock` (or a managed lock dir): the pinned tool set, read and verified before the server starts.
+    lock: Option<crate::lock::guard::Guard>,
 }
 
 fn prepare(
@@ -167,6 +170,12 @@ fn prepare(
         }
     }
     let agent_id = agent_id(args)?;
+    let lock_flags = crate::lock::setup::LockFlags {
+        lock: args.lock.as_deref(),
+        mode: args.lock_mode,
+        pubkeys: &args.lock_pubkey,
+    };
+    let lock = crate::lock::setup::resolve(&lock_flags, &settings, &agent_id)?;
     let selected = select::select(
         &settings,
         &agent_id,
@@ -193,6 +202,7 @@ fn prepare(
     let heartbeat = crate::fleet::heartbeat::Heartbeat::new(&settings, &agent_id, counter.clone())
         .map(|heartbeat| (heartbeat, counter));
     Ok(Prepared {
+        lock,
         heartbeat,
         agent_id,
         policy: built.policy,
@@ -220,6 +230,7 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
         max_line_bytes: args.max_line_bytes.max(1),
         max_pending: args.max_pending.max(1),
         shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
+        lock: prepared.lock.map(lock_hook::LockHook::new),
     };
     let warm_up = prepared.policy.warm_up();
     let session_id = prepared

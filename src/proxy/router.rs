@@ -26,6 +26,22 @@ pub enum Route {
     Finished(Finished),
     /// The client cancelled a call still waiting for its decision: stop deciding it (an enforcer hold).
     Abandoned(u64),
+    /// The answer to a request thoth made itself (`request_own`): it never reaches the client.
+    Own {
+        proxy: u64,
+        line: Bytes,
+    },
+    /// A session event the lock guard listens for (after the frame itself was routed).
+    Lifecycle(Lifecycle),
+}
+
+/// Session events for `proxy::lock_hook`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// The client sent `notifications/initialized`.
+    ClientInitialized,
+    /// The server sent `notifications/tools/list_changed`.
+    ToolsChanged,
 }
 
 /// How a forwarded tools/call ended.
@@ -52,6 +68,8 @@ struct ClientRequest {
 
 /// Which tools a tools/list result may show (the policy's view); absent, lists pass untouched.
 pub type ListFilter = Box<dyn Fn(&str) -> bool + Send>;
+/// Which tool definitions a tools/list result may show, judged on the whole definition (the lock's view).
+pub type ToolFilter = Box<dyn Fn(&RawValue) -> bool + Send>;
 
 #[derive(Debug)]
 struct Held {
@@ -71,6 +89,11 @@ pub struct Router {
     server: HashMap<u64, Box<RawValue>>,
     server_ids: HashMap<Box<str>, u64>,
     list_filter: Option<ListFilter>,
+    tool_filter: Option<ToolFilter>,
+    /// Proxy ids of requests thoth itself sent to the server (see `own.rs`).
+    own: std::collections::HashSet<u64>,
+    /// Report `Route::Lifecycle` events (only the lock listens for them).
+    lifecycle: bool,
 }
 
 const CANCELLED: &str = "notifications/cancelled";
@@ -100,12 +123,27 @@ impl Router {
             server: HashMap::new(),
             server_ids: HashMap::new(),
             list_filter: None,
+            tool_filter: None,
+            own: std::collections::HashSet::new(),
+            lifecycle: false,
         }
     }
 
     /// Hide the tools `visible` rejects from tools/list results (a policy that restricts the session).
     pub fn with_list_filter(mut self, visible: ListFilter) -> Router {
         self.list_filter = Some(visible);
+        self
+    }
+
+    /// Hide tool definitions `keep` rejects from tools/list results (the lock), on top of any list filter.
+    pub fn with_tool_filter(mut self, keep: ToolFilter) -> Router {
+        self.tool_filter = Some(keep);
+        self
+    }
+
+    /// Also report `Route::Lifecycle` events (initialized, tools list_changed) after routing their frames.
+    pub fn with_lifecycle_events(mut self) -> Router {
+        self.lifecycle = true;
         self
     }
 
@@ -278,6 +316,9 @@ impl Router {
     fn client_notification(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
         if env.method.as_deref() != Some(CANCELLED) {
             out.push(Route::ToServer(Outbound::whole(line.clone())));
+            if self.lifecycle && env.method.as_deref() == Some("notifications/initialized") {
+                out.push(Route::Lifecycle(Lifecycle::ClientInitialized));
+            }
             return;
         }
         let Some(target) = cancel_target(env) else {
@@ -408,6 +449,13 @@ impl Router {
             );
             return;
         };
+        if self.own.remove(&proxy) {
+            out.push(Route::Own {
+                proxy,
+                line: line.clone(),
+            });
+            return;
+        }
         match self.client.get(&proxy) {
             None => {
                 tracing::warn!(
@@ -449,10 +497,14 @@ impl Router {
             span,
             Bytes::copy_from_slice(request.original.get().as_bytes()),
         )];
-        if let (true, Some(visible), Some(result)) =
-            (request.lists_tools, &self.list_filter, env.result)
-        {
-            edits.extend(filter_tools(line, result, visible.as_ref()));
+        if let (true, Some(result)) = (request.lists_tools, env.result) {
+            if self.list_filter.is_some() || self.tool_filter.is_some() {
+                let keep = |name: &str, tool: &RawValue| {
+                    self.list_filter.as_ref().is_none_or(|f| f(name))
+                        && self.tool_filter.as_ref().is_none_or(|f| f(tool))
+                };
+                edits.extend(filter_tools(line, result, &keep));
+            }
         }
         out.push(Route::ToClient(Outbound::spliced_many(line, edits)));
     }
@@ -493,6 +545,9 @@ impl Router {
     fn server_notification(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
         if env.method.as_deref() != Some(CANCELLED) {
             out.push(Route::ToClient(Outbound::whole(line.clone())));
+            if self.lifecycle && env.method.as_deref() == Some("notifications/tools/list_changed") {
+                out.push(Route::Lifecycle(Lifecycle::ToolsChanged));
+            }
             return;
         }
         let Some(target) = cancel_target(env) else {
@@ -630,6 +685,7 @@ impl Router {
         let mut pending: Vec<_> = self.client.drain().collect();
         pending.sort_unstable_by_key(|(proxy, _)| *proxy);
         self.client_ids.clear();
+        self.own.clear();
         self.server.clear();
         self.server_ids.clear();
         for (_, request) in pending {
@@ -665,7 +721,7 @@ fn cancel_target<'a>(env: &Envelope<'a>) -> Option<&'a RawValue> {
 fn filter_tools(
     line: &Bytes,
     result: &RawValue,
-    visible: &(dyn Fn(&str) -> bool + Send),
+    visible: &dyn Fn(&str, &RawValue) -> bool,
 ) -> Option<((usize, usize), Bytes)> {
     #[derive(Deserialize)]
     struct ListResult<'a> {
@@ -685,7 +741,7 @@ fn filter_tools(
         serde_json::from_str::<Named>(tool.get())
             .ok()
             .and_then(|t| t.name)
-            .is_some_and(|name| visible(&name))
+            .is_some_and(|name| visible(&name, tool))
     };
     let kept: Vec<&str> = all.iter().filter(|t| keep(t)).map(|t| t.get()).collect();
     if kept.len() == all.len() {
@@ -729,5 +785,8 @@ fn with_arguments(frame: &Outbound, arguments: &RawValue) -> Option<Outbound> {
     ))
 }
 
+mod own;
+#[cfg(test)]
+mod own_tests;
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,8 @@ pub struct SessionConfig {
     pub max_line_bytes: usize,
     pub max_pending: usize,
     pub shutdown_grace: Duration,
+    /// `--lock`: the pinned tool set and its run-time bookkeeping.
+    pub lock: Option<super::lock_hook::LockHook>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +54,7 @@ enum Stop {
 
 /// Run the session until the server has exited; returns the server's exit code.
 pub async fn run(
-    cfg: SessionConfig,
+    mut cfg: SessionConfig,
     mut governance: Governance,
     upstream: Upstream,
 ) -> Result<Exit, Error> {
@@ -76,6 +78,12 @@ pub async fn run(
     let mut router = Router::new(cfg.agent_id.clone(), cfg.max_pending);
     if let Some(visible) = governance.policy().list_filter() {
         router = router.with_list_filter(visible);
+    }
+    let mut lock = cfg.lock.take();
+    if let Some(hook) = &lock {
+        router = router
+            .with_tool_filter(hook.tool_filter())
+            .with_lifecycle_events();
     }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
     let mut routes: Vec<Route> = Vec::with_capacity(8);
@@ -158,6 +166,13 @@ pub async fn run(
                     stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Terminate));
                 }
             },
+            () = sleep_until(lock.as_ref().and_then(|l| l.next_deadline()).unwrap_or(far)), if lock.as_ref().is_some_and(|l| l.next_deadline().is_some()) => {
+                if let Some(hook) = lock.as_mut() {
+                    for (call, refused) in hook.expire(Instant::now()) {
+                        lock_block(call, refused, &mut router, &mut governance, &mut routes);
+                    }
+                }
+            },
             () = to_server.drained(), if !to_server.has_room() => {},
             () = to_client.drained(), if !to_client.has_room() => {},
             Some(Ok((side, result))) = writers.join_next() => {
@@ -178,6 +193,7 @@ pub async fn run(
             &mut routes,
             &mut router,
             &mut governance,
+            &mut lock,
             &to_server,
             &to_client,
         );
@@ -197,6 +213,7 @@ pub async fn run(
         &mut routes,
         &mut router,
         &mut governance,
+        &mut lock,
         &to_server,
         &to_client,
     );
@@ -223,36 +240,140 @@ fn begin_stop(to_server: &mut Outlet, stop: &mut Option<(Instant, Stop)>, grace:
     }
 }
 
-/// Send every routed frame on its way; ask the policy about governed calls.
+/// Send every routed frame on its way; ask the lock (with `--lock`), then the policy, about governed calls.
 fn dispatch(
     routes: &mut Vec<Route>,
     router: &mut Router,
     governance: &mut Governance,
+    lock: &mut Option<super::lock_hook::LockHook>,
     to_server: &Outlet,
     to_client: &Outlet,
 ) {
     let mut decided = Vec::new();
-    for route in routes.drain(..) {
+    if let Some(hook) = lock.as_ref() {
+        for drift in hook.take_list_drift() {
+            governance.lock_drift(&drift);
+        }
+    }
+    // The lock can release held calls (a listing ended): they are governed in a further round.
+    while !routes.is_empty() {
+        let round: Vec<Route> = std::mem::take(routes);
+        for route in round {
+            dispatch_one(
+                route,
+                routes,
+                &mut decided,
+                router,
+                governance,
+                lock,
+                to_server,
+                to_client,
+            );
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dispatch_one(
+    route: Route,
+    routes: &mut Vec<Route>,
+    decided: &mut Vec<Route>,
+    router: &mut Router,
+    governance: &mut Governance,
+    lock: &mut Option<super::lock_hook::LockHook>,
+    to_server: &Outlet,
+    to_client: &Outlet,
+) {
+    use super::lock_hook::Admit;
+    {
         match route {
             Route::ToServer(frame) => to_server.send(frame),
             Route::ToClient(frame) => to_client.send(frame),
             Route::Finished(done) => governance.finished(done),
-            Route::Abandoned(proxy) => governance.abandoned(proxy),
+            Route::Abandoned(proxy) => {
+                if let Some(hook) = lock.as_mut() {
+                    hook.abandoned(proxy);
+                }
+                governance.abandoned(proxy)
+            }
+            Route::Lifecycle(event) => {
+                if let Some(frame) = lock
+                    .as_mut()
+                    .and_then(|hook| hook.on_lifecycle(event, router))
+                {
+                    to_server.send(frame);
+                }
+            }
+            Route::Own { proxy, line } => {
+                if let Some(hook) = lock.as_mut() {
+                    let (next, released) = hook.on_own(proxy, &line, router);
+                    if let Some(frame) = next {
+                        to_server.send(frame);
+                    }
+                    routes.extend(released.into_iter().map(Route::Govern));
+                }
+            }
             Route::Govern(call) => {
-                let Some((proxy, decision)) = governance.govern(call) else {
-                    continue;
+                let call = match lock.as_mut() {
+                    None => call,
+                    Some(hook) => match hook.admit(call) {
+                        Admit::Held => return,
+                        Admit::Block(call, refused) => {
+                            lock_block(call, refused, router, governance, routes);
+                            return;
+                        }
+                        Admit::Pass(call, drift) => {
+                            if let Some(drift) = drift {
+                                governance.lock_drift(&drift);
+                            }
+                            call
+                        }
+                    },
                 };
-                router.on_decision(proxy, decision, &mut decided);
+                let Some((proxy, decision)) = governance.govern(call) else {
+                    return;
+                };
+                router.on_decision(proxy, decision, decided);
                 for route in decided.drain(..) {
                     match route {
                         Route::ToServer(frame) => to_server.send(frame),
                         Route::ToClient(frame) => to_client.send(frame),
-                        Route::Govern(_) | Route::Finished(_) | Route::Abandoned(_) => {}
+                        Route::Govern(_)
+                        | Route::Finished(_)
+                        | Route::Abandoned(_)
+                        | Route::Own { .. }
+                        | Route::Lifecycle(_) => {}
                     }
                 }
             }
         }
     }
+}
+
+/// A call the lock refuses: audited as a BLOCK, answered -32001 with `drift` (the policy is not asked).
+fn lock_block(
+    call: crate::policy::ToolCall,
+    refused: super::lock_hook::Refused,
+    router: &mut Router,
+    governance: &mut Governance,
+    out: &mut Vec<Route>,
+) {
+    let refusal = crate::policy::Refusal {
+        reason: format!("lock: {}", refused.reason),
+        violation_id: crate::policy::new_id("v"),
+    };
+    let proxy = call.proxy_id;
+    governance.refused_by_lock(&call, &crate::policy::Decision::Block(refusal.clone()));
+    if let Some(drift) = &refused.drift {
+        governance.lock_drift(drift);
+    }
+    router.on_lock_block(
+        proxy,
+        &refusal.reason,
+        &refusal.violation_id,
+        refused.drift.as_ref().map(|d| d.wire()),
+        out,
+    );
 }
 
 /// How long a refusing thoth keeps answering the client before it exits.

@@ -332,6 +332,24 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
+    key(
+        "THOTH_LOCK_DIR",
+        Kind::Path,
+        None,
+        "where signed lockfiles are delivered (<server>.lock.json and .minisig); `thoth run` without --lock uses <DIR>/<agent id>.lock.json",
+    ),
+    key(
+        "THOTH_LOCK_PUBLIC_KEYS",
+        Kind::Text,
+        None,
+        "minisign public keys (`RW...` lines or .pub paths, comma separated) lockfile signatures must verify against; managed keys replace --lock-pubkey",
+    ),
+    key(
+        "THOTH_REQUIRE_LOCK",
+        Kind::Bool,
+        Some("false"),
+        "refuse to start a governed server without a valid signed lockfile",
+    ),
 ];
 
 /// The definition of a key by name.

@@ -60,6 +60,12 @@ pub struct WrapConfigArgs {
     /// Print the report as JSON (schemas/wrap-report.schema.json).
     #[arg(long)]
     pub json: bool,
+    /// Each wrapped server runs with `--lock <absolute DIR>/<name>.lock.json` (DIR need not exist yet).
+    #[arg(long, value_name = "DIR")]
+    pub lock_dir: Option<PathBuf>,
+    /// With --lock-dir: also `--lock-pubkey KEY` (a minisign .pub file or its `RW...` line).
+    #[arg(long, value_name = "KEY", requires = "lock_dir")]
+    pub lock_pubkey: Option<String>,
 }
 
 /// `thoth status`.

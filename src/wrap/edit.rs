@@ -3,6 +3,7 @@
 //! `command`, `args` and `env` in the syntax tree. Entries already as wanted are not touched (idempotence).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use jsonc_parser::cst::{CstInputValue, CstObject, CstObjectProp};
 use serde::Serialize;
@@ -33,6 +34,8 @@ pub struct WrapPlan {
     pub env: Vec<(String, String)>,
     /// Server name -> session intent.
     pub intents: BTreeMap<String, String>,
+    /// `--lock-dir` (absolute) and `--lock-pubkey`: each server gets `--lock <dir>/<name>.lock.json`.
+    pub lock: Option<(PathBuf, Option<String>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -166,7 +169,7 @@ fn wrap_fields(
             .get(name)
             .cloned()
             .or_else(|| old.session_intent.clone()),
-        other: old.other.clone(),
+        other: wrapped::with_lock(&old.other, plan.lock.as_ref(), name),
     };
     let args = wrapped::build_args(&flags, &original.command, original.args_or_empty());
     let mut record = Record {

@@ -20,6 +20,11 @@ pub struct ServerState {
     /// Why the entry cannot be started, when it is invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// `--lock FILE` and `--lock-pubkey KEY`s among its run flags (`thoth health` checks them).
+    #[serde(skip)]
+    pub lock: Option<String>,
+    #[serde(skip)]
+    pub lock_pubkeys: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +100,8 @@ fn state(name: &str, entry: Entry) -> ServerState {
         session_intent: None,
         enforcement_mode: None,
         problem: None,
+        lock: None,
+        lock_pubkeys: Vec::new(),
     };
     match entry {
         Entry::Remote => {}
@@ -107,6 +114,18 @@ fn state(name: &str, entry: Entry) -> ServerState {
                 state.tenant_id = w.flags.tenant_id;
                 state.session_intent = w.flags.session_intent;
                 state.enforcement_mode = w.flags.enforcement_mode;
+                let mut other = w.flags.other.iter();
+                while let Some(flag) = other.next() {
+                    match flag.split_once('=') {
+                        Some(("--lock", v)) => state.lock = Some(v.to_owned()),
+                        Some(("--lock-pubkey", v)) => state.lock_pubkeys.push(v.to_owned()),
+                        _ if flag == "--lock" => state.lock = other.next().cloned(),
+                        _ if flag == "--lock-pubkey" => {
+                            state.lock_pubkeys.extend(other.next().cloned())
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
     }

@@ -221,6 +221,14 @@ fn plan(
         agent_id_prefix: args.agent_id_prefix.clone(),
         env,
         intents,
+        lock: match &args.lock_dir {
+            Some(dir) => Some((
+                std::path::absolute(dir)
+                    .map_err(|e| Error::Usage(format!("--lock-dir {}: {e}", dir.display())))?,
+                args.lock_pubkey.clone(),
+            )),
+            None => None,
+        },
     });
     if plan.wrap.as_ref().is_some_and(|w| w.tenant_id.is_none()) {
         warnings.push(

@@ -35,7 +35,41 @@ const VALUE_FLAGS: &[&str] = &[
     "--shutdown-grace-ms",
     "--log-level",
     "--log-file",
+    "--lock",
+    "--lock-mode",
+    "--lock-pubkey",
 ];
+
+/// The other flags with `--lock` / `--lock-pubkey` set for `lock` (`--lock-dir` and its key), else kept.
+/// Old lock flags are removed and the new ones appended last, so wrapping again changes nothing.
+pub fn with_lock(
+    other: &[String],
+    lock: Option<&(std::path::PathBuf, Option<String>)>,
+    name: &str,
+) -> Vec<String> {
+    let Some((dir, pubkey)) = lock else {
+        return other.to_vec();
+    };
+    let mut out = Vec::with_capacity(other.len() + 4);
+    let mut rest = other.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--lock" | "--lock-pubkey" => {
+                rest.next();
+            }
+            a if a.starts_with("--lock=") || a.starts_with("--lock-pubkey=") => {}
+            _ => out.push(arg.clone()),
+        }
+    }
+    let file = dir.join(format!("{}.lock.json", agent_id_for(None, name)));
+    out.push("--lock".into());
+    out.push(file.to_string_lossy().into_owned());
+    if let Some(key) = pubkey {
+        out.push("--lock-pubkey".into());
+        out.push(key.clone());
+    }
+    out
+}
 
 /// Is this command a thoth binary (any path, any version)? `thoth`, `thoth.exe`, `/opt/x/bin/thoth`.
 pub fn is_thoth_binary(command: &str) -> bool {

@@ -19,6 +19,43 @@ pub struct ClaudeConfig {
     pub ungoverned: Vec<String>,
     /// Why the config could not be read, if it could not.
     pub error: Option<String>,
+    /// Per governed server: whether it runs under a lock and whether the lock's signature verified.
+    pub locks: Vec<ServerLock>,
+}
+
+/// A governed server's lock (`thoth run --lock`, or the managed THOTH_LOCK_DIR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerLock {
+    pub server: String,
+    /// The lockfile it uses (none: runs without a lock).
+    pub lock: Option<String>,
+    /// `none`, `unsigned` (used without a key), `verified`, or `refused` (thoth would not start it).
+    pub status: &'static str,
+    pub error: Option<String>,
+    #[serde(skip)]
+    agent_id: String,
+    #[serde(skip)]
+    flag: Option<String>,
+    #[serde(skip)]
+    pubkeys: Vec<String>,
+}
+
+impl ClaudeConfig {
+    /// Judge each governed server's lock with the settings (keys, lock dir, THOTH_REQUIRE_LOCK).
+    pub fn check_locks(&mut self, settings: &crate::settings::Settings) {
+        for lock in &mut self.locks {
+            let flags = crate::lock::setup::LockFlags {
+                lock: lock.flag.as_deref().map(Path::new),
+                mode: crate::lock::guard::LockMode::Enforce,
+                pubkeys: &lock.pubkeys,
+            };
+            let (path, status, error) =
+                crate::lock::setup::status(&flags, settings, &lock.agent_id);
+            lock.lock = path.map(|p| p.display().to_string());
+            lock.status = status;
+            lock.error = error;
+        }
+    }
 }
 
 /// Read and classify the config at `path`.
@@ -31,6 +68,7 @@ pub fn inspect(path: &Path) -> ClaudeConfig {
         governed_servers: Vec::new(),
         ungoverned: Vec::new(),
         error: None,
+        locks: Vec::new(),
     };
     match crate::wrap::inspect::inspect(path) {
         Ok(inspection) => {
@@ -39,6 +77,28 @@ pub fn inspect(path: &Path) -> ClaudeConfig {
             config.governed_servers = owned(inspection.governed_names());
             config.ungoverned = owned(inspection.ungoverned_names());
             config.governed = config.ungoverned.is_empty();
+            config.locks = inspection
+                .servers
+                .iter()
+                .filter(|s| s.governed)
+                .map(|s| ServerLock {
+                    server: s.name.clone(),
+                    lock: s.lock.clone(),
+                    status: if s.lock.is_some() {
+                        "unchecked"
+                    } else {
+                        "none"
+                    },
+                    error: None,
+                    agent_id: s
+                        .agent_id
+                        .clone()
+                        .unwrap_or_else(|| crate::wrap::wrapped::agent_id_for(None, &s.name)),
+                    flag: s.lock.clone(),
+                    pubkeys: s.lock_pubkeys.clone(),
+                })
+                .collect();
+            config.locks.sort_by(|a, b| a.server.cmp(&b.server));
         }
         Err(crate::wrap::Error::Missing { .. }) => {}
         Err(err) => {

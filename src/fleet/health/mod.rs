@@ -130,7 +130,10 @@ fn build(
     let config_path = config
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::wrap::locate::config_path(user, is_current));
-    let claude_config = claude_config::inspect(&config_path);
+    let mut claude_config = claude_config::inspect(&config_path);
+    if let Some(settings) = &settings {
+        claude_config.check_locks(settings);
+    }
     let state = match &thoth_dir {
         Some(dir) => endpoint_state::load(&endpoint_state::path(dir)),
         None => Ok(None),
