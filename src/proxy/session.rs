@@ -238,6 +238,7 @@ fn dispatch(
             Route::ToClient(frame) => to_client.send(frame),
             Route::Finished(done) => governance.finished(done),
             Route::Abandoned(proxy) => governance.abandoned(proxy),
+            Route::Refused(call, reason) => governance.refused(call, reason),
             Route::Govern(call) => {
                 let Some((proxy, decision)) = governance.govern(call) else {
                     continue;
@@ -247,7 +248,10 @@ fn dispatch(
                     match route {
                         Route::ToServer(frame) => to_server.send(frame),
                         Route::ToClient(frame) => to_client.send(frame),
-                        Route::Govern(_) | Route::Finished(_) | Route::Abandoned(_) => {}
+                        Route::Govern(_)
+                        | Route::Finished(_)
+                        | Route::Abandoned(_)
+                        | Route::Refused(..) => {}
                     }
                 }
             }
