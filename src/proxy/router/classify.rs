@@ -107,18 +107,19 @@ pub fn classify<'a>(env: &Envelope<'a>) -> Class<'a> {
     if governed != TOOLS_CALL {
         return Class::Pass;
     }
-    let params =
-        match env.params.map(|p| parse_call_params(p.get())) {
-            Some(Ok(params)) => params,
-            Some(Err(err)) => return refuse(
+    let params = match env.params.map(|p| parse_call_params(p.get())) {
+        Some(Ok(params)) => params,
+        Some(Err(err)) => {
+            return refuse(
                 envelope::INVALID_PARAMS,
                 format!(
                     "thoth: tools/call params must be an object with one `name` (a string): {err}"
                 ),
                 audit(),
-            ),
-            None => CallParams::default(),
-        };
+            )
+        }
+        None => CallParams::default(),
+    };
     let Some(name) = params.name else {
         return refuse(
             envelope::INVALID_PARAMS,
