@@ -925,3 +925,133 @@ fn stdout_carries_nothing_but_json_frames() {
         .iter()
         .any(|l| String::from_utf8_lossy(l).contains("banner")));
 }
+
+// ---- classification against a lenient server (issue 12 §1) -------------------------------------------------
+
+/// The tool names the lenient fixture would have run (`--lenient`).
+fn names_run(path: &Path) -> Vec<String> {
+    recorded(path)
+        .iter()
+        .map(|l| serde_json::from_str::<String>(l).unwrap_or_else(|_| l.clone()))
+        .collect()
+}
+
+/// `thoth run` in block mode approving only `echo`, in front of the lenient fixture; (session, record, names).
+fn start_lenient(thoth: &Thoth) -> (Session, PathBuf, PathBuf) {
+    let record = record_path(thoth);
+    let names = thoth.home.path().join("fixture-names.ndjson");
+    let s = start(
+        thoth,
+        &[
+            "--enforcement-mode",
+            "block",
+            "--approved-scope",
+            crate::hostile_lines::ALLOWED,
+        ],
+        &[
+            "--record",
+            record.to_str().unwrap(),
+            "--lenient",
+            names.to_str().unwrap(),
+        ],
+    );
+    (s, record, names)
+}
+
+/// Proves the server has read everything sent before: thoth forwards in order and the fixture answers in
+/// order, so when this call's answer is back every earlier line has been recorded.
+fn barrier(s: &mut Session, id: &str) {
+    s.send(&call_frame(json!(id), "echo", json!({"barrier": id})));
+    s.recv_until_id(&json!(id));
+}
+
+mod lenient_props {
+    use super::*;
+    use crate::hostile_lines::{hostile_line, names_denied, render, DENIED};
+    use proptest::prelude::*;
+    use thoth::proxy::envelope::fold;
+
+    proptest! {
+        // Each case is one real session (a process pair) fed 40 generated lines.
+        #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_denied_tool_never_reaches_a_lenient_server(lines in proptest::collection::vec(hostile_line(), 40)) {
+            let thoth = Thoth::new("dev");
+            let (mut s, record, names) = start_lenient(&thoth);
+            initialize(&mut s);
+            let mut next = 0;
+            let mut allowed = 0;
+            let mut sent = Vec::new();
+            for parts in &lines {
+                let (line, n) = render(parts, &mut next);
+                allowed += n;
+                s.send_raw(format!("{line}\n").as_bytes());
+                sent.push(line);
+            }
+            barrier(&mut s, "barrier-end");
+            let ran = names_run(&names);
+            let denied: Vec<&String> = ran.iter().filter(|n| fold(n).contains(&fold(DENIED))).collect();
+            prop_assert!(denied.is_empty(), "the lenient server ran {denied:?}; sent:\n{}", sent.join("\n"));
+            let leaked: Vec<String> = recorded(&record).into_iter().filter(|l| names_denied(l.as_bytes())).collect();
+            prop_assert!(leaked.is_empty(), "the server received the denied name: {leaked:?}");
+            // Every exact allowed call ran (plus the barrier), nothing else did.
+            let echoes = ran.iter().filter(|n| *n == "echo").count() as u64;
+            prop_assert_eq!(echoes, allowed + 1, "ran {:?}", ran);
+            prop_assert_eq!(ran.len() as u64, allowed + 1, "ran {:?}", ran);
+        }
+    }
+}
+
+#[test]
+fn governed_notifications_are_never_forwarded_and_are_audited() {
+    let thoth = Thoth::new("dev");
+    let (mut s, record, names) = start_lenient(&thoth);
+    initialize(&mut s);
+    // A tools/call as a notification, with id null, and inside a batch beside an allowed call.
+    s.send(&json!({"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "forbidden", "arguments": {"marker": "as-notification"}}}));
+    s.send(&json!({"jsonrpc": "2.0", "id": null, "method": "tools/call", "params": {"name": "forbidden"}}));
+    assert_thoth_error(&s.recv(), &Value::Null, -32600);
+    s.send(&json!([
+        {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "forbidden"}},
+        call_frame(json!("in-batch"), "echo", json!({"marker": "batch-echo"})),
+        [call_frame(json!("nested"), "forbidden", json!({}))],
+        7
+    ]));
+    let mut answers: Vec<Value> = (0..3).map(|_| s.recv()).collect();
+    answers.sort_by_key(|a| !a["id"].is_null());
+    // Two -32600 with a null id (the nested batch and the number), then the echo.
+    assert_thoth_error(&answers[0], &Value::Null, -32600);
+    assert_thoth_error(&answers[1], &Value::Null, -32600);
+    assert_echo(
+        &answers[2],
+        &json!("in-batch"),
+        &json!({"marker": "batch-echo"}),
+    );
+    barrier(&mut s, "after");
+    assert_never_recorded(&record, "forbidden");
+    assert!(
+        names_run(&names).iter().all(|n| n == "echo"),
+        "{:?}",
+        names_run(&names)
+    );
+    s.close_stdin();
+    assert_eq!(exit_code(&mut s, Duration::from_secs(10)), 0);
+    // Each governed message that was refused unforwarded is in the audit log as a BLOCK of `forbidden`.
+    let audit_dir = thoth.home.path().join(".thoth").join("audit");
+    let mut refused = 0;
+    for entry in std::fs::read_dir(&audit_dir).expect("audit dir") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+        for line in text.lines() {
+            let record: Value = serde_json::from_str(line).expect("audit JSON");
+            if record["tool"] == "forbidden" {
+                assert_eq!(record["decision"], "BLOCK", "{record}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(
+        refused, 3,
+        "the notification, the null id and the batched notification are audited"
+    );
+}
