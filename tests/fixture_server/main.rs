@@ -311,6 +311,8 @@ impl Server {
                 thread::spawn(move || {
                     thread::sleep(Duration::from_millis(ms));
                     respond(&id, &text_result(&format!("slept {ms}")));
+                    // Tests wait on this line for the answer to have been written.
+                    log(&format!("slept {ms}, answered {id}"));
                 });
             }
             "big" => respond(id, &text_result(&"x".repeat(num("bytes") as usize))),

@@ -112,7 +112,7 @@ impl EnforceReply {
     /// [`DECISIONS`], or a MODIFY whose `modified_tool_args` is not an object.
     pub fn parse(body: &[u8]) -> Result<EnforceReply, String> {
         let reply: EnforceReply = serde_json::from_slice(body)
-            .map_err(|e| format!("its answer is not a valid decision object: {e}"))?;
+            .map_err(|e| format!("its answer is not a JSON object with a `decision` ({e})"))?;
         let present = |v: &Option<Value>| v.as_ref().filter(|v| !v.is_null()).cloned();
         let decision = match (
             present(&reply.decision),
