@@ -16,27 +16,46 @@ const ALLOWED: &str = "echo";
 
 /// `key`'s value as a lenient reader finds it: the last member whose key folds to `key`.
 fn lenient<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    map.iter().filter(|(k, _)| fold(k) == fold(key)).map(|(_, v)| v).last()
+    map.iter()
+        .filter(|(k, _)| fold(k) == fold(key))
+        .map(|(_, v)| v)
+        .last()
 }
 
 /// Check one frame sent to the server.
 fn check_forwarded(bytes: &[u8]) {
     let value: Value = serde_json::from_slice(bytes).expect("forwarded frames are JSON");
-    let Value::Object(map) = &value else { panic!("forwarded a non-object: {value}") };
+    let Value::Object(map) = &value else {
+        panic!("forwarded a non-object: {value}")
+    };
     assert_eq!(map.get("jsonrpc"), Some(&Value::from("2.0")), "{value}");
-    let Some(method) = lenient(map, "method") else { return };
-    let looks_like_call = method.as_str().is_some_and(|m| fold(m) == fold("tools/call"));
+    let Some(method) = lenient(map, "method") else {
+        return;
+    };
+    let looks_like_call = method
+        .as_str()
+        .is_some_and(|m| fold(m) == fold("tools/call"));
     if !looks_like_call {
         return;
     }
-    assert_eq!(map.get("method"), Some(&Value::from("tools/call")), "{value}");
+    assert_eq!(
+        map.get("method"),
+        Some(&Value::from("tools/call")),
+        "{value}"
+    );
     assert!(
         matches!(map.get("id"), Some(Value::Number(_) | Value::String(_))),
         "a tools/call forwarded without a usable id: {value}"
     );
     let params = lenient(map, "params").expect("params");
-    let Value::Object(params) = params else { panic!("params not an object: {value}") };
-    assert_eq!(lenient(params, "name"), Some(&Value::from(ALLOWED)), "{value}");
+    let Value::Object(params) = params else {
+        panic!("params not an object: {value}")
+    };
+    assert_eq!(
+        lenient(params, "name"),
+        Some(&Value::from(ALLOWED)),
+        "{value}"
+    );
     assert_eq!(params.get("name"), Some(&Value::from(ALLOWED)), "{value}");
 }
 
@@ -52,7 +71,10 @@ fuzz_target!(|data: &[u8]| {
                     let decision = if call.name == ALLOWED {
                         Decision::Allow
                     } else {
-                        Decision::Block(Refusal { reason: "fuzz".into(), violation_id: "v".into() })
+                        Decision::Block(Refusal {
+                            reason: "fuzz".into(),
+                            violation_id: "v".into(),
+                        })
                     };
                     router.on_decision(call.proxy_id, decision, &mut decided);
                 }
@@ -65,7 +87,10 @@ fuzz_target!(|data: &[u8]| {
                 Route::ToClient(frame) => {
                     serde_json::from_slice::<Value>(&frame.to_vec()).expect("answers are JSON");
                 }
-                Route::Govern(_) | Route::Finished(_) | Route::Abandoned(_) | Route::Refused(..) => {}
+                Route::Govern(_)
+                | Route::Finished(_)
+                | Route::Abandoned(_)
+                | Route::Refused(..) => {}
             }
         }
     }

@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let mut governed: Vec<u64> = Vec::new();
     let mut out = Vec::new();
     for line in data.split(|&b| b == b'\n') {
-        let Some((&op, rest)) = line.split_first() else { continue };
+        let Some((&op, rest)) = line.split_first() else {
+            continue;
+        };
         let rest = Bytes::copy_from_slice(rest);
         match op % 5 {
             0 | 1 => router.on_client(rest, &mut out),

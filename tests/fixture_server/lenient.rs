@@ -26,7 +26,7 @@ fn member<'a>(map: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a 
     map.iter()
         .filter(|(k, _)| fold(k) == key)
         .map(|(_, v)| v)
-        .last()
+        .next_back()
 }
 
 fn is_call(v: &Value) -> bool {
@@ -49,11 +49,9 @@ fn calls(value: &Value, depth: usize, out: &mut Vec<String>) {
         return;
     }
     match value {
-        Value::Object(map) => {
-            if member(map, "method").is_some_and(is_call) {
-                if let Some(name) = member(map, "params").and_then(name_in) {
-                    out.push(name);
-                }
+        Value::Object(map) if member(map, "method").is_some_and(is_call) => {
+            if let Some(name) = member(map, "params").and_then(name_in) {
+                out.push(name);
             }
         }
         Value::Array(items) => {

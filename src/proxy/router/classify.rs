@@ -153,7 +153,7 @@ pub fn classify<'a>(env: &Envelope<'a>) -> Class<'a> {
 /// (the last `name`), else the method.
 fn audit_name(governed: &'static str, env: &Envelope) -> String {
     let name = (governed == TOOLS_CALL)
-        .then(|| env.params)
+        .then_some(env.params)
         .flatten()
         .and_then(|p| serde_json::from_str::<serde_json::Value>(p.get()).ok())
         .and_then(|p| match p {
