@@ -218,7 +218,7 @@ fn allow_forwards_and_the_enforcer_receives_the_sdk_request() {
 fn block_answers_32001_with_the_violation_id_and_never_reaches_the_server() {
     let enforcer = Enforcer::new();
     enforcer.answer(vec![
-        Reply::json(json!({"decision": "block", "reason": "exfiltration risk",
+        Reply::json(json!({"decision": "BLOCK", "reason": "exfiltration risk",
             "violationId": "v-777", "decision_reason_code": "scope", "risk_score": 0.93})),
         allow(),
     ]);
@@ -312,10 +312,10 @@ fn modify_forwards_the_enforcers_arguments() {
         json!({"path": "/safe/redacted", "extra": [1, 2]})
     );
     assert!(!calls[0].to_string().contains("/etc/shadow"));
-    // MODIFY without arguments is a refusal.
+    // MODIFY without arguments is no answer: the outage rules refuse it (block by default).
     assert_blocked(
         &call(&mut session, 2, "echo", json!({"x": 1})),
-        "without modified_tool_args",
+        "MODIFY without an object in modified_tool_args",
     );
     assert_next_call_works(&mut session, 3);
 }
@@ -504,7 +504,8 @@ fn a_hold_not_resolved_in_time_blocks() {
 // ---- outages and the fallback --------------------------------------------------------------------------------
 
 /// One failing reply, then ALLOW: the failure gets `expect` (a BLOCK reason fragment), the next call passes.
-fn outage_blocks(failure: Reply, expect: &str) {
+/// Returns how many `/v1/enforce` requests the enforcer saw.
+fn outage_blocks(failure: Reply, expect: &str) -> usize {
     let enforcer = Enforcer::new();
     enforcer.answer(vec![failure, allow()]);
     let thoth = Thoth::new("dev");
@@ -519,6 +520,7 @@ fn outage_blocks(failure: Reply, expect: &str) {
     );
     assert_next_call_works(&mut session, 2);
     assert_eq!(recorded_calls(&thoth).len(), 1);
+    enforcer.enforce_requests().len()
 }
 
 #[test]
@@ -543,11 +545,12 @@ fn a_json_reply_without_a_decision_is_an_outage() {
 
 #[test]
 fn a_hang_past_the_timeout_is_an_outage() {
-    let started = Instant::now();
-    outage_blocks(Reply::hang(), "timed out");
-    assert!(
-        started.elapsed() >= Duration::from_secs(5),
-        "the total timeout is 5 s"
+    // The refusal says the request timed out (not a connection error), and the hung request did reach the
+    // enforcer: the timeout fired on it. How long that takes is not asserted (no timed assertions).
+    let enforcer_saw = outage_blocks(Reply::hang(), "timed out");
+    assert_eq!(
+        enforcer_saw, 2,
+        "the hung request and the next call, no retry"
     );
 }
 
@@ -830,29 +833,24 @@ fn a_certificate_failure_blocks_even_with_the_allow_fallback() {
 fn a_cancelled_call_stops_polling_its_hold() {
     let (enforcer, thoth, mut session) = step_up_then("30", vec![Reply::status(202, "")]);
     session.send(&json!({"jsonrpc": "2.0", "id": "held", "method": "tools/call", "params": {"name": "echo", "arguments": {}}}));
-    let polls = || {
-        enforcer
-            .server
-            .received_at("GET", "/v1/enforce/hold/*")
-            .len()
-    };
-    let started = std::time::Instant::now();
-    while polls() < 2 {
+    enforcer
+        .server
+        .wait_for("GET", "/v1/enforce/hold/*", 2, Duration::from_secs(10));
+    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "held", "reason": "user"}}));
+    // The event, not a pause: thoth aborts the decision task that polls the hold (its log says so), and the
+    // aborted task is recorded as cancelled in the audit log (checked after exit, below).
+    let started = Instant::now();
+    while !session
+        .stderr()
+        .contains("stopping the decision of a cancelled call")
+    {
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "thoth never polled the hold"
+            "thoth never stopped deciding the cancelled call:\n{}",
+            session.stderr()
         );
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    session.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "held", "reason": "user"}}));
-    std::thread::sleep(Duration::from_millis(500));
-    let after_cancel = polls();
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
-        polls(),
-        after_cancel,
-        "polling went on after the cancellation"
-    );
     // No answer for the cancelled call; the next call is decided (ALLOW) and works.
     assert_next_call_works(&mut session, 2);
     assert!(
@@ -861,4 +859,20 @@ fn a_cancelled_call_stops_polling_its_hold() {
             .all(|c| c["params"]["arguments"] != json!({})),
         "the held call reached the server"
     );
+    session.close_stdin();
+    assert!(session.wait_timeout(Duration::from_secs(10)).is_some());
+    let audit_dir = thoth.home.path().join(".thoth").join("audit");
+    let cancelled = std::fs::read_dir(&audit_dir)
+        .expect("audit dir")
+        .flat_map(|e| {
+            std::fs::read_to_string(e.expect("entry").path())
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+        .filter(|r| r["event"] == "cancelled" && r["tool"] == "echo")
+        .count();
+    assert_eq!(cancelled, 1, "the aborted decision is audited as cancelled");
 }

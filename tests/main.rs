@@ -10,6 +10,7 @@ mod events;
 mod govapi;
 mod health;
 mod hostile;
+mod hostile_lines;
 mod lock;
 mod policy;
 mod real_peers;

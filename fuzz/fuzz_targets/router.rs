@@ -12,7 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let mut governed: Vec<u64> = Vec::new();
     let mut out = Vec::new();
     for line in data.split(|&b| b == b'\n') {
-        let Some((&op, rest)) = line.split_first() else { continue };
+        let Some((&op, rest)) = line.split_first() else {
+            continue;
+        };
         let rest = Bytes::copy_from_slice(rest);
         match op % 5 {
             0 | 1 => router.on_client(rest, &mut out),
@@ -45,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
                     serde_json::from_slice::<serde_json::Value>(body).expect("valid JSON out");
                 }
                 Route::Govern(call) => governed.push(call.proxy_id),
-                Route::Finished(_) | Route::Abandoned(_) => {}
+                Route::Finished(_) | Route::Abandoned(_) | Route::Refused(..) => {}
             }
         }
     }

@@ -370,9 +370,7 @@ impl Remote {
             return Err(Failure::Outage(format!("it answered HTTP {status}")));
         }
         let body = read_capped(response).await.map_err(Failure::Outage)?;
-        EnforceReply::parse(&body).ok_or_else(|| {
-            Failure::Outage("its answer is not a JSON object with a `decision`".into())
-        })
+        EnforceReply::parse(&body).map_err(Failure::Outage)
     }
 
     fn credential_refused(&self, status: StatusCode) -> Decision {

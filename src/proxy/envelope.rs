@@ -1,7 +1,7 @@
-//! The JSON-RPC envelope: only `id`, `method` and the presence of `params` / `result` / `error` are parsed;
-//! every other byte is forwarded as it came (key order, unknown fields, `_meta`, number precision). Ids are
-//! rewritten by splicing the raw bytes of the value in place. JSON-RPC error codes thoth answers with live
-//! here and are public API (DESIGN.md §2).
+//! The JSON-RPC envelope: only `jsonrpc`, `id`, `method` and the presence of `params` / `result` / `error`
+//! are parsed, strictly (an object, each member once; see [`Envelope`]); every other byte is forwarded as it
+//! came (key order, unknown fields, `_meta`, number precision). Ids are rewritten by splicing the raw bytes of
+//! the value in place. JSON-RPC error codes thoth answers with live here and are public API (DESIGN.md §2).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -20,24 +20,157 @@ pub const BLOCKED: i64 = -32001;
 /// The call needs an approval (step-up).
 pub const STEP_UP_REQUIRED: i64 = -32002;
 
-/// The parsed envelope of one JSON-RPC object, borrowing from its line.
-#[derive(Debug, Deserialize)]
+/// The parsed envelope of one JSON-RPC object, borrowing from its line. Parsed the way a server would take
+/// it, or refused: only a JSON object (never an array read positionally), each member at most once (a
+/// duplicate `id`, `method`, `params`... is an error, whatever the escapes: `"metho\u0064"` is `method`).
+/// A key that only looks like a member (`Method`, `" id"`, `ｍｅｔｈｏｄ`) is kept in `lookalike` for the
+/// router to refuse: a lenient server might read it as the member.
+#[derive(Debug, Default)]
 pub struct Envelope<'a> {
+    /// The `jsonrpc` member, raw (its value is checked by the router, which must see `"2.0"`).
+    pub jsonrpc: Option<&'a RawValue>,
     /// Present (even when `null`) or absent.
-    #[serde(borrow, default, deserialize_with = "present")]
     pub id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     pub method: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "present")]
     pub params: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     pub result: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     pub error: Option<&'a RawValue>,
+    /// The first key that folds to a member's name without being it.
+    pub lookalike: Option<Box<str>>,
 }
 
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+/// The JSON-RPC 2.0 members of a message object.
+pub const MEMBERS: &[&str] = &["jsonrpc", "id", "method", "params", "result", "error"];
+
+/// A name as a lenient reader might compare it: NFKC's fullwidth forms mapped to ASCII, then only letters
+/// and digits, lowercased. `Tools/Call`, `tools.call`, `tools\u200b/call` and `ｔｏｏｌｓ/ｃａｌｌ` all fold to
+/// `toolscall`.
+pub fn fold(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Which of `names` `key` looks like without being it (`Name` for `name`).
+pub fn lookalike_of(key: &str, names: &[&'static str]) -> Option<&'static str> {
+    if names.contains(&key) {
+        return None;
+    }
+    let folded = fold(key);
+    names.iter().copied().find(|name| fold(name) == folded)
+}
+
+/// A string borrowed from the line when it has no escapes.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON-RPC object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+                let mut env = Envelope::default();
+                fn once<T, E: de::Error>(
+                    slot: &mut Option<T>,
+                    value: T,
+                    name: &'static str,
+                ) -> Result<(), E> {
+                    match slot {
+                        Some(_) => Err(E::duplicate_field(name)),
+                        None => {
+                            *slot = Some(value);
+                            Ok(())
+                        }
+                    }
+                }
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    match key.as_ref() {
+                        "jsonrpc" => once(&mut env.jsonrpc, map.next_value()?, "jsonrpc")?,
+                        "id" => once(&mut env.id, map.next_value()?, "id")?,
+                        "method" => {
+                            let Text(method) = map.next_value()?;
+                            once(&mut env.method, method, "method")?
+                        }
+                        "params" => once(&mut env.params, map.next_value()?, "params")?,
+                        "result" => once(&mut env.result, map.next_value()?, "result")?,
+                        "error" => once(&mut env.error, map.next_value()?, "error")?,
+                        other => {
+                            if env.lookalike.is_none() && lookalike_of(other, MEMBERS).is_some() {
+                                env.lookalike = Some(other.into());
+                            }
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(env)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl Envelope<'_> {
+    /// `jsonrpc` is exactly the string "2.0" (escapes decoded).
+    pub fn is_jsonrpc_2(&self) -> bool {
+        self.jsonrpc
+            .and_then(|raw| serde_json::from_str::<Text>(raw.get()).ok())
+            .is_some_and(|Text(v)| v == "2.0")
+    }
+}
+
+/// A tools/call result's `isError`, read as the client reads it: a JSON object whose last `isError` member
+/// is `true`. Anything else (absent, false, another type, not an object) is not a tool error.
+pub fn is_tool_error(result: &RawValue) -> bool {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a tool result object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut is_error = false;
+            while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                if key == "isError" {
+                    is_error = matches!(
+                        map.next_value::<serde_json::Value>()?,
+                        serde_json::Value::Bool(true)
+                    );
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(is_error)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(result.get());
+    de::Deserializer::deserialize_map(&mut de, V).unwrap_or(false)
 }
 
 /// What a message is, from its envelope.

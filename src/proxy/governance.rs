@@ -159,6 +159,17 @@ impl Governance {
         }
     }
 
+    /// A governed call the router refused without forwarding it (a notification, an id of `null`, a
+    /// lookalike method or broken params): audited as a BLOCK by thoth itself; the policy is not asked.
+    pub fn refused(&mut self, call: ToolCall, reason: String) {
+        let decision = Decision::Block(Refusal {
+            reason,
+            violation_id: new_id("v"),
+        });
+        self.record(&call, &decision, DecisionSource::Local);
+        self.forwarded.remove(&call.proxy_id);
+    }
+
     /// The client cancelled a call before its decision: stop deciding (polling a hold, say).
     pub fn abandoned(&mut self, proxy_id: u64) {
         if let Some(task) = self.deciding.remove(&proxy_id) {
@@ -174,12 +185,11 @@ impl Governance {
             .remove(&done.proxy_id)
             .unwrap_or(DecisionKind::Allow);
         if let Some(audit) = &self.audit {
-            let outcome = match (&done.outcome, done.is_error) {
-                (_, true) => Outcome::RpcError,
-                (Some(raw), false) if memchr::memmem::find(raw, b"\"isError\":true").is_some() => {
-                    Outcome::ToolError
-                }
-                _ => Outcome::Ok,
+            // The router read `isError` from the parsed result (any spacing, escapes, the last duplicate).
+            let outcome = match (done.is_error, done.tool_error) {
+                (true, _) => Outcome::RpcError,
+                (false, true) => Outcome::ToolError,
+                (false, false) => Outcome::Ok,
             };
             audit.tool_result(done.proxy_id, &done.tool, outcome);
         }

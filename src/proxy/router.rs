@@ -1,6 +1,11 @@
 //! The pure heart of the proxy: given a frame from one side, say where it goes (`Route`). Translates ids in
 //! both directions, keeps the bounded pending tables, closes entries on cancellation, splits batches, and
-//! holds every tools/call until its decision arrives. No I/O and no `.await` (STYLE.md §4, DESIGN.md §2).
+//! holds every tools/call until its decision arrives. What a client message is comes from `classify`: only
+//! what it classified is forwarded, element by element. No I/O and no `.await` (STYLE.md §4, DESIGN.md §2).
+
+mod classify;
+
+pub use classify::{is_plain_name, GOVERNED_METHODS};
 
 use std::collections::HashMap;
 
@@ -14,6 +19,7 @@ use super::envelope::{
     Outbound, Shape,
 };
 use crate::policy::{Decision, Hold, Refusal, ToolCall};
+use classify::{Class, Refused};
 
 /// Where a frame goes.
 #[derive(Debug)]
@@ -33,6 +39,9 @@ pub enum Route {
     },
     /// A session event the lock guard listens for (after the frame itself was routed).
     Lifecycle(Lifecycle),
+    /// A governed method that was never forwarded (a notification, an id of `null`, a lookalike spelling,
+    /// broken params): record it in the audit log as refused, for this reason. Nothing is asked of the policy.
+    Refused(ToolCall, String),
 }
 
 /// Session events for `proxy::lock_hook`.
@@ -51,7 +60,10 @@ pub struct Finished {
     pub tool: String,
     /// The raw `result` (or `error`) JSON: a slice of the response line, not a copy.
     pub outcome: Option<Bytes>,
+    /// The server answered with a JSON-RPC error.
     pub is_error: bool,
+    /// The result says `"isError": true` (read from the parsed result, as the client reads it).
+    pub tool_error: bool,
 }
 
 /// A client request in flight.
@@ -97,14 +109,6 @@ pub struct Router {
 }
 
 const CANCELLED: &str = "notifications/cancelled";
-
-#[derive(Deserialize)]
-struct CallParams<'a> {
-    #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    arguments: Option<&'a RawValue>,
-}
 
 #[derive(Deserialize)]
 struct CancelParams<'a> {
@@ -166,7 +170,16 @@ impl Router {
             Shape::Batch => match split_batch(&line) {
                 Some(elements) if !elements.is_empty() => {
                     for element in elements {
-                        self.on_client_object(element, out);
+                        if shape(&element) == Shape::Object {
+                            self.on_client_object(element, out);
+                        } else {
+                            // A lenient server may read an array positionally: never forward one.
+                            out.push(client_error(
+                                None,
+                                envelope::INVALID_REQUEST,
+                                "thoth: a batch element that is not a JSON-RPC object (an array, a number, a string, null) is not forwarded",
+                            ));
+                        }
                     }
                 }
                 Some(_) => out.push(client_error(
@@ -207,8 +220,13 @@ impl Router {
                 return;
             }
         };
+        let call = match classify::classify(&env) {
+            Class::Refuse(refused) => return self.refuse_unforwarded(&env, refused, out),
+            Class::Call { name, arguments } => Some((name, arguments)),
+            Class::Pass => None,
+        };
         match env.kind() {
-            Kind::Request => self.client_request(&line, &env, out),
+            Kind::Request => self.client_request(&line, &env, call, out),
             Kind::Notification => self.client_notification(&line, &env, out),
             Kind::Response => self.client_response(&line, &env, out),
             Kind::Invalid => {
@@ -224,7 +242,35 @@ impl Router {
         }
     }
 
-    fn client_request(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
+    /// A message `classify` refused: answer it when it has a usable id (a notification gets no answer), and
+    /// have a refused governed method recorded.
+    fn refuse_unforwarded(&mut self, env: &Envelope, refused: Refused, out: &mut Vec<Route>) {
+        tracing::warn!(reason = %refused.message, "refused a client message; not forwarded");
+        if let Some(name) = refused.audit {
+            let (proxy_id, _) = self.allocate();
+            out.push(Route::Refused(
+                ToolCall {
+                    proxy_id,
+                    name,
+                    arguments: None,
+                },
+                refused.message.clone(),
+            ));
+        }
+        if let Some(id) = env.id {
+            let id =
+                Some(id).filter(|id| matches!(id_shape(id), IdShape::Number | IdShape::String));
+            out.push(client_error(id, refused.code, &refused.message));
+        }
+    }
+
+    fn client_request(
+        &mut self,
+        line: &Bytes,
+        env: &Envelope,
+        call: Option<(String, Option<&RawValue>)>,
+        out: &mut Vec<Route>,
+    ) {
         let Some(id) = env.id else { return };
         if !matches!(id_shape(id), IdShape::Number | IdShape::String) {
             out.push(client_error(
@@ -253,32 +299,12 @@ impl Router {
             return;
         };
         let method = env.method.as_deref().unwrap_or_default();
-        let call = if method == "tools/call" {
-            match env
-                .params
-                .map(|p| serde_json::from_str::<CallParams>(p.get()))
-            {
-                Some(Ok(CallParams {
-                    name: Some(name),
-                    arguments,
-                })) => {
-                    let arguments = arguments
-                        .and_then(|a| span_of(line, a))
-                        .map(|(start, end)| line.slice(start..end));
-                    Some((name.into_owned(), arguments))
-                }
-                _ => {
-                    out.push(client_error(
-                        Some(id),
-                        envelope::INVALID_PARAMS,
-                        "thoth: tools/call needs params.name (a string)",
-                    ));
-                    return;
-                }
-            }
-        } else {
-            None
-        };
+        let call = call.map(|(name, arguments)| {
+            let arguments = arguments
+                .and_then(|a| span_of(line, a))
+                .map(|(start, end)| line.slice(start..end));
+            (name, arguments)
+        });
         let (proxy, proxy_text) = self.allocate();
         let frame = Outbound::spliced(line, span, proxy_text);
         if let Some(previous) = self.client_ids.insert(id.get().into(), proxy) {
@@ -408,7 +434,13 @@ impl Router {
             Shape::Batch => match split_batch(&line) {
                 Some(elements) => {
                     for element in elements {
-                        self.on_server_object(element, out);
+                        if shape(&element) == Shape::Object {
+                            self.on_server_object(element, out);
+                        } else {
+                            tracing::warn!(
+                                "dropping a server batch element that is not a JSON-RPC object"
+                            );
+                        }
                     }
                 }
                 None => tracing::warn!("dropping a server batch that is not valid JSON"),
@@ -491,6 +523,7 @@ impl Router {
                 tool,
                 outcome,
                 is_error: env.error.is_some(),
+                tool_error: env.error.is_none() && env.result.is_some_and(envelope::is_tool_error),
             }));
         }
         let mut edits = vec![(

@@ -313,6 +313,7 @@ fn dispatch_one(
                     routes.extend(released.into_iter().map(Route::Govern));
                 }
             }
+            Route::Refused(call, reason) => governance.refused(call, reason),
             Route::Govern(call) => {
                 let call = match lock.as_mut() {
                     None => call,
@@ -342,7 +343,8 @@ fn dispatch_one(
                         | Route::Finished(_)
                         | Route::Abandoned(_)
                         | Route::Own { .. }
-                        | Route::Lifecycle(_) => {}
+                        | Route::Lifecycle(_)
+                        | Route::Refused(..) => {}
                     }
                 }
             }

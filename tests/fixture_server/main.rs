@@ -16,9 +16,13 @@
 //! | `spoof`    | `{kinds?}`                        | the answer, then a duplicate, an unknown id, an object id ... |
 //!
 //! Options: `--record FILE` (append every received line verbatim), `--ignore-eof` (keep running
-//! after stdin EOF), `--exit-on-eof CODE` (exit code on stdin EOF, default 0), `--stderr-banner TEXT`.
+//! after stdin EOF), `--exit-on-eof CODE` (exit code on stdin EOF, default 0), `--stderr-banner TEXT`,
+//! `--lenient NAMES_FILE` (also run every line as leniently as possible and record the tools it would run:
+//! see `lenient.rs`).
 //!
 //! Only std + serde + serde_json: it is built as a cargo example (`fixture-server`).
+
+mod lenient;
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -58,6 +62,7 @@ struct Options {
     ignore_eof: bool,
     exit_on_eof: i32,
     stderr_banner: Option<String>,
+    lenient: Option<String>,
 }
 
 fn parse_args() -> Options {
@@ -69,6 +74,12 @@ fn parse_args() -> Options {
                 opts.record = Some(args.next().unwrap_or_else(|| usage("--record needs FILE")))
             }
             "--ignore-eof" => opts.ignore_eof = true,
+            "--lenient" => {
+                opts.lenient = Some(
+                    args.next()
+                        .unwrap_or_else(|| usage("--lenient needs NAMES_FILE")),
+                )
+            }
             "--exit-on-eof" => {
                 let v = args
                     .next()
@@ -91,7 +102,7 @@ fn parse_args() -> Options {
 
 fn usage(msg: &str) -> ! {
     log(&format!(
-        "{msg}\nusage: fixture-server [--record FILE] [--ignore-eof] [--exit-on-eof CODE] [--stderr-banner TEXT]"
+        "{msg}\nusage: fixture-server [--record FILE] [--ignore-eof] [--exit-on-eof CODE] [--stderr-banner TEXT] [--lenient NAMES_FILE]"
     ));
     std::process::exit(2)
 }
@@ -159,6 +170,13 @@ fn main() {
             .open(path)
             .unwrap_or_else(|e| usage(&format!("cannot open record file {path}: {e}")))
     });
+    let mut names: Option<File> = opts.lenient.as_ref().map(|path| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap_or_else(|e| usage(&format!("cannot open names file {path}: {e}")))
+    });
     let server = Server {
         asks: Mutex::new(HashMap::new()),
         next_ask: AtomicU64::new(1),
@@ -183,6 +201,9 @@ fn main() {
                 rec.push(b'\n');
             }
             let _ = file.write_all(&rec).and_then(|()| file.flush());
+        }
+        if let Some(names) = names.as_mut() {
+            lenient::execute(&buf, names);
         }
         let mut line = buf.as_slice();
         while let Some((last, rest)) = line.split_last() {
@@ -290,6 +311,8 @@ impl Server {
                 thread::spawn(move || {
                     thread::sleep(Duration::from_millis(ms));
                     respond(&id, &text_result(&format!("slept {ms}")));
+                    // Tests wait on this line for the answer to have been written.
+                    log(&format!("slept {ms}, answered {id}"));
                 });
             }
             "big" => respond(id, &text_result(&"x".repeat(num("bytes") as usize))),

@@ -19,24 +19,94 @@ fn answer(body: serde_json::Value) -> wire::Answer {
 }
 
 #[test]
-fn decisions_parse_case_insensitively_with_aliases() {
-    assert_eq!(Wire::parse(" allow "), Wire::Allow);
-    assert_eq!(Wire::parse("Step-Up"), Wire::StepUp);
-    assert_eq!(Wire::parse("defer"), Wire::Defer);
+fn decisions_parse_exactly_with_camel_case_keys() {
+    assert_eq!(Wire::parse("ALLOW"), Wire::Allow);
+    assert_eq!(Wire::parse("STEP_UP"), Wire::StepUp);
+    assert_eq!(Wire::parse("DEFER"), Wire::Defer);
+    assert_eq!(Wire::parse(" allow "), Wire::Unknown(" allow ".into()));
+    assert_eq!(Wire::parse("Step-Up"), Wire::Unknown("Step-Up".into()));
     assert_eq!(Wire::parse("DENY"), Wire::Unknown("DENY".into()));
-    assert_eq!(
-        answer(json!({"decision": "allow"})).decision,
-        Decision::Allow
-    );
     assert_eq!(
         answer(json!({"authorizationDecision": "ALLOW"})).decision,
         Decision::Allow
     );
-    // `decision` wins over `authorization_decision`.
     assert_eq!(
-        answer(json!({"decision": "ALLOW", "authorization_decision": "BLOCK"})).decision,
+        answer(json!({"decision": "ALLOW", "authorization_decision": "ALLOW"})).decision,
         Decision::Allow
     );
+    // Two different decisions, or one given twice, are not an answer.
+    for body in [
+        r#"{"decision": "ALLOW", "authorization_decision": "BLOCK"}"#,
+        r#"{"decision": "BLOCK", "decision": "ALLOW"}"#,
+        r#"{"authorization_decision": "BLOCK", "authorizationDecision": "ALLOW"}"#,
+        r#"{"decision": "allow"}"#,
+        r#"{"decision": 1}"#,
+        r#"{"decision": ["ALLOW"]}"#,
+    ] {
+        assert!(EnforceReply::parse(body.as_bytes()).is_err(), "{body}");
+    }
+}
+
+/// Every documented value, padded, re-cased, or with an invisible character, is not that value: in a reply it
+/// is no answer (the outage rules apply), in a hold resolution it refuses.
+mod exact_values {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pad() -> impl Strategy<Value = String> {
+        proptest::sample::select(vec![
+            "", " ", "\t", "\n", "\r", "\u{a0}", "\u{200b}", "\u{feff}", "\u{3000}", "\0",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn variant() -> impl Strategy<Value = (String, String)> {
+        (
+            proptest::sample::select(wire::DECISIONS.to_vec()),
+            pad(),
+            pad(),
+            0u8..4,
+        )
+            .prop_map(|(value, before, after, case)| {
+                let body = match case {
+                    0 => value.to_owned(),
+                    1 => value.to_ascii_lowercase(),
+                    2 => {
+                        let mut c = value.chars();
+                        let first = c.next().unwrap_or_default();
+                        format!("{first}{}", c.as_str().to_ascii_lowercase())
+                    }
+                    _ => value.replace('_', "-"),
+                };
+                (value.to_owned(), format!("{before}{body}{after}"))
+            })
+            .prop_filter("not the exact value", |(value, text)| value != text)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn near_misses_are_never_decisions((_, text) in variant(), camel in any::<bool>()) {
+            let key = if camel { "authorizationDecision" } else { "decision" };
+            let body = json!({ key: text, "modified_tool_args": {"a": 1} }).to_string();
+            prop_assert!(EnforceReply::parse(body.as_bytes()).is_err(), "{body}");
+            let held = HoldStatus::parse(json!({"resolved": true, "resolution": text}).to_string().as_bytes())
+                .expect("object")
+                .state("h");
+            prop_assert!(matches!(held, HoldState::Resolved(Decision::Block(_))), "{text:?}: {held:?}");
+            let held = HoldStatus::parse(json!({ key: text }).to_string().as_bytes()).expect("object").state("h");
+            prop_assert!(!matches!(held, HoldState::Resolved(Decision::Allow | Decision::Modify(_))), "{text:?}");
+        }
+
+        #[test]
+        fn modify_needs_an_object(args in prop_oneof![
+            Just(json!([1])), Just(json!("x")), Just(json!(1)), Just(json!(true)), Just(json!(null)),
+        ]) {
+            let body = json!({"decision": "MODIFY", "modified_tool_args": args}).to_string();
+            prop_assert!(EnforceReply::parse(body.as_bytes()).is_err(), "{body}");
+        }
+    }
 }
 
 #[test]
@@ -49,7 +119,7 @@ fn a_reply_without_a_decision_is_not_an_answer() {
         r#"{"decision": null}"#,
         r#"{"reason": "x"}"#,
     ] {
-        assert!(EnforceReply::parse(body.as_bytes()).is_none(), "{body}");
+        assert!(EnforceReply::parse(body.as_bytes()).is_err(), "{body}");
     }
 }
 
@@ -75,13 +145,16 @@ fn block_carries_reason_and_violation_id() {
 }
 
 #[test]
-fn unknown_decisions_block() {
+fn unknown_decisions_are_no_answer() {
+    // Not an answer: the caller applies the outage rules (block by default), naming the value.
     for decision in [json!("MAYBE"), json!(7), json!({"x": 1})] {
-        let d = answer(json!({"decision": decision, "reason": "r"})).decision;
-        assert!(
-            matches!(&d, Decision::Block(r) if r.reason.contains("unknown decision")),
-            "{d:?}"
-        );
+        let why = EnforceReply::parse(
+            json!({"decision": decision, "reason": "r"})
+                .to_string()
+                .as_bytes(),
+        )
+        .expect_err("no answer");
+        assert!(why.contains("unknown decision"), "{why}");
     }
 }
 
@@ -124,8 +197,13 @@ fn modify_needs_arguments() {
     for body in [
         json!({"decision": "MODIFY"}),
         json!({"decision": "MODIFY", "modifiedToolArgs": null}),
+        json!({"decision": "MODIFY", "modifiedToolArgs": [1]}),
     ] {
-        assert!(matches!(answer(body).decision, Decision::Block(_)));
+        // Not an answer: the outage rules decide (the caller's fallback).
+        assert!(
+            EnforceReply::parse(body.to_string().as_bytes()).is_err(),
+            "{body}"
+        );
     }
 }
 
@@ -141,9 +219,13 @@ fn hold_states() {
     assert_eq!(hold(json!({})), HoldState::Pending);
     assert_eq!(hold(json!({"decision": "STEP_UP"})), HoldState::Pending);
     assert_eq!(
-        hold(json!({"resolved": true, "resolution": "allow"})),
+        hold(json!({"resolved": true, "resolution": "ALLOW"})),
         HoldState::Resolved(Decision::Allow)
     );
+    assert!(matches!(
+        hold(json!({"resolved": true, "resolution": "allow"})),
+        HoldState::Resolved(Decision::Block(_))
+    ));
     assert_eq!(
         hold(json!({"decision": "ALLOW"})),
         HoldState::Resolved(Decision::Allow)

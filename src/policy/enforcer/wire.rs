@@ -1,6 +1,8 @@
 //! The enforcer's JSON (DESIGN.md §3): the `/v1/enforce` request body, its reply and the hold status, parsed
-//! leniently at the edge (snake_case or camelCase, strings or numbers for ids) into a `Decision`. Pure: no
-//! I/O. An unknown decision is BLOCK; a reply without any decision is not an answer (the caller's fallback).
+//! at the edge into a `Decision`. Keys may be snake_case or camelCase, ids strings or numbers; the decision
+//! *value* must be one of the documented values exactly (no trimming, no case folding, no aliases), and a
+//! MODIFY carries an object. Anything else is not an answer: the caller applies the outage rules. A hold
+//! resolution that is not exact refuses. Pure: no I/O.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -44,20 +46,23 @@ pub enum Verdict {
     Modify,
     /// DEFER: treated as STEP_UP.
     Defer,
-    /// Anything else: treated as BLOCK.
+    /// Anything else (`allow`, `ALLOW `, `STEP-UP`...): not an answer in a reply, a refusal in a hold.
     Unknown(String),
 }
 
+/// The decision values the enforcer may send, spelled exactly.
+pub const DECISIONS: &[&str] = &["ALLOW", "BLOCK", "STEP_UP", "MODIFY", "DEFER"];
+
 impl Verdict {
+    /// Exact match only: a value a person reads as ALLOW but is not `ALLOW` byte for byte is unknown.
     pub fn parse(text: &str) -> Verdict {
-        let norm = text.trim().to_ascii_uppercase().replace(['-', ' '], "_");
-        match norm.as_str() {
+        match text {
             "ALLOW" => Verdict::Allow,
             "BLOCK" => Verdict::Block,
-            "STEP_UP" | "STEPUP" => Verdict::StepUp,
+            "STEP_UP" => Verdict::StepUp,
             "MODIFY" => Verdict::Modify,
             "DEFER" => Verdict::Defer,
-            _ => Verdict::Unknown(text.trim().to_owned()),
+            _ => Verdict::Unknown(text.to_owned()),
         }
     }
 }
@@ -102,12 +107,41 @@ pub struct Answer {
 }
 
 impl EnforceReply {
-    /// Parse a reply body. None: not a JSON object carrying `decision` or `authorization_decision`.
-    pub fn parse(body: &[u8]) -> Option<EnforceReply> {
-        let reply: EnforceReply = serde_json::from_slice(body).ok()?;
-        let has_decision = |v: &Option<Value>| v.as_ref().is_some_and(|v| !v.is_null());
-        (has_decision(&reply.decision) || has_decision(&reply.authorization_decision))
-            .then_some(reply)
+    /// Parse a reply body. Err (why, for the outage message): not a JSON object, a key given twice, no
+    /// `decision` / `authorization_decision`, the two disagreeing, a value that is not exactly one of
+    /// [`DECISIONS`], or a MODIFY whose `modified_tool_args` is not an object.
+    pub fn parse(body: &[u8]) -> Result<EnforceReply, String> {
+        let reply: EnforceReply = serde_json::from_slice(body)
+            .map_err(|e| format!("its answer is not a JSON object with a `decision` ({e})"))?;
+        let present = |v: &Option<Value>| v.as_ref().filter(|v| !v.is_null()).cloned();
+        let decision = match (
+            present(&reply.decision),
+            present(&reply.authorization_decision),
+        ) {
+            (None, None) => return Err("its answer is not a JSON object with a `decision`".into()),
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "its answer holds two different decisions ({a} and {b})"
+                ))
+            }
+            (Some(v), _) | (None, Some(v)) => v,
+        };
+        match reply.verdict() {
+            Verdict::Unknown(_) => Err(format!(
+                "its answer holds an unknown decision {decision} (exactly one of {} is expected)",
+                DECISIONS.join(", ")
+            )),
+            Verdict::Modify if !reply.modifies_with_an_object() => {
+                Err("its answer is MODIFY without an object in modified_tool_args".into())
+            }
+            _ => Ok(reply),
+        }
+    }
+
+    fn modifies_with_an_object(&self) -> bool {
+        self.modified_tool_args
+            .as_ref()
+            .is_some_and(|a| a.get().trim_start().starts_with('{'))
     }
 
     pub fn verdict(&self) -> Verdict {
@@ -140,12 +174,13 @@ impl EnforceReply {
             Verdict::Modify => match self
                 .modified_tool_args
                 .as_ref()
-                .filter(|a| a.get() != "null")
+                .filter(|_| self.modifies_with_an_object())
             {
                 Some(arguments) => Decision::Modify(Arguments(arguments.clone())),
-                None => {
-                    block("the Thoth enforcer answered MODIFY without modified_tool_args".into())
-                }
+                None => block(
+                    "the Thoth enforcer answered MODIFY without an object in modified_tool_args"
+                        .into(),
+                ),
             },
             Verdict::StepUp | Verdict::Defer => {
                 let token = text(&self.hold_token);
@@ -214,7 +249,11 @@ impl HoldStatus {
         let reply: EnforceReply = serde_json::from_slice(body).ok()?;
         Some(HoldStatus {
             resolved: fields.resolved.as_ref().and_then(Value::as_bool),
-            resolution: text(&fields.resolution),
+            // Exact, like a decision: a padded "ALLOW " is no resolution.
+            resolution: match fields.resolution {
+                Some(Value::String(s)) => Some(s),
+                _ => None,
+            },
             reply,
         })
     }

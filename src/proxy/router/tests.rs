@@ -298,12 +298,19 @@ fn a_tools_call_without_a_name_is_refused_not_forwarded() {
         r#","params":{"name":5}"#,
         r#","params":[1]"#,
     ] {
-        let e = json(&one_to_client(client(
+        let mut routes = client(
             &mut r,
             &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call"{params}}}"#),
-        )));
+        );
+        // Recorded as refused (for the audit log), answered, never forwarded.
+        assert!(
+            matches!(routes.first(), Some(Route::Refused(..))),
+            "{routes:?}"
+        );
+        let e = json(&one_to_client(routes.split_off(1)));
         assert_eq!(e["error"]["code"], -32602, "{params}");
     }
+    assert_eq!(r.pending(), 0);
 }
 
 #[test]
