@@ -132,6 +132,10 @@ pub struct Checkin {
     pub uptime_seconds: u64,
     pub decisions: Decisions,
     pub occurred_at: String,
+    /// The user's audit chain head (file, seq, line hash; no MAC), so GovAPI keeps a copy off the machine
+    /// and sees a chain that went back or changed (`audit::head`). Absent before the first record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::audit::head::Anchor>,
 }
 
 /// What GovAPI may say back (anything else in the body is ignored).

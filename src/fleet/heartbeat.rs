@@ -142,6 +142,12 @@ impl Link {
                 .unwrap_or(0),
             decisions,
             occurred_at: endpoint_state::now(),
+            audit_head: {
+                let dir = self.thoth_dir.clone();
+                tokio::task::spawn_blocking(move || crate::audit::head::anchor(&dir))
+                    .await
+                    .unwrap_or(None)
+            },
         };
         match self.api.checkin(&checkin).await {
             Ok(reply) => {
