@@ -3,6 +3,7 @@
 mod support;
 
 mod audit;
+mod audit_chain;
 mod cli;
 mod doctor;
 mod enforcer;

@@ -453,7 +453,7 @@ fn open_new(
     pid: u32,
 ) -> std::io::Result<(PathBuf, std::fs::File)> {
     crate::home::create_private_dir(dir)?;
-    // Named by when the file starts (not the session): files sort in the order the chain runs through them.
+    // Named by when the file starts (not the session); the chain's order is its records' seq, not the names.
     let stem = super::log::file_stem(SystemTime::now().max(started), pid);
     for n in 0..1000 {
         let name = match n {

@@ -79,6 +79,9 @@ pub(super) fn check_folder(dir: &Path, paths: &[PathBuf]) -> (Vec<FileReport>, H
         })
         .collect();
     link_files(&mut files, head.as_ref().ok());
+    if let Ok(h) = &head {
+        unreached(&mut files, h);
+    }
     let mut reports: Vec<FileReport> = Vec::new();
     let head_report = match &head {
         Ok(h) => {
@@ -246,4 +249,61 @@ fn check_head(dir: &Path, head: &Head, files: &mut [Checked], extra: &mut Vec<Fi
         }
     }
     f.check.closed = f.check.closed && f.check.first_break.is_none();
+}
+
+/// With a head, every file must be on the chain it anchors: reached walking back from the head's file
+/// (to the genesis file or the pruned prefix), or continuing it past the head (records appended after the
+/// head was last written). Any other file is a log from another chain put beside this one.
+fn unreached(files: &mut [Checked], head: &Head) {
+    let ends: HashMap<(u64, String), usize> = files
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.last.clone().map(|last| (last, i)))
+        .collect();
+    let before = |f: &Checked| -> Option<usize> {
+        let (seq, prev) = f.first.clone()?;
+        ends.get(&(seq.checked_sub(1)?, prev)).copied()
+    };
+    let mut reached = vec![false; files.len()];
+    let mut at = files
+        .iter()
+        .position(|f| f.path.file_name().is_some_and(|n| n == head.file.as_str()));
+    if at.is_none() {
+        // The head's file is gone (reported as missing): nothing to walk back from.
+        return;
+    }
+    while let Some(i) = at {
+        if reached[i] {
+            break;
+        }
+        reached[i] = true;
+        at = before(&files[i]);
+    }
+    // Files past the head continue a reached one.
+    loop {
+        let mut more = false;
+        for i in 0..files.len() {
+            if !reached[i] && before(&files[i]).is_some_and(|p| reached[p]) {
+                reached[i] = true;
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    for (f, reached) in files.iter_mut().zip(reached) {
+        if reached || f.check.first_break.is_some() {
+            continue;
+        }
+        f.check.first_break = Some(brk(
+            Some(1),
+            BreakKind::Fork,
+            format!(
+                "this file is not on the chain the head anchors (chain {}): a log from another chain (or from an older thoth, which kept one chain per file) was put here",
+                head.chain_id
+            ),
+        ));
+        f.check.closed = false;
+    }
 }
