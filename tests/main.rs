@@ -13,6 +13,7 @@ mod health;
 mod hostile;
 mod policy;
 mod real_peers;
+mod redaction;
 mod schemas;
 mod settings_precedence;
 mod update;
