@@ -204,7 +204,7 @@ impl FileStore {
                 Some((first, meta.modified().ok()?, meta.len(), p))
             })
             .collect();
-        files.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        files.sort_by_key(|f| (f.0, f.1));
         let current = std::fs::metadata(self.paths.dir.join(&head.file)).map_or(0, |m| m.len());
         let mut total: u64 = current + files.iter().map(|f| f.2).sum::<u64>();
         let cutoff = (self.retention.max_age_days > 0).then(|| {

@@ -403,7 +403,7 @@ fn mask_named_values(s: &str) -> Option<String> {
         let value_len = match (quote, sep) {
             (Some(q), _) => rest.find(q as char).unwrap_or(rest.len()),
             (None, b':') => rest
-                .find(|c: char| matches!(c, '\n' | '\r' | '"' | '\'' | ',' | '}'))
+                .find(['\n', '\r', '"', '\'', ',', '}'])
                 .unwrap_or(rest.len()),
             (None, _) => rest
                 .find(|c: char| {
