@@ -208,6 +208,7 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
         keys,
         [
             "agent_ids",
+            "audit_head",
             "decisions",
             "endpoint_id",
             "enforcement_mode",
@@ -218,6 +219,22 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
         ]
     );
     assert_eq!(checkin["endpoint_id"], ENDPOINT);
+    // The audit chain's head rides along: the one on disk, without its MAC.
+    let anchor = &checkin["audit_head"];
+    crate::support::assert_valid(
+        &crate::support::schema_validator("audit-anchor.schema.json"),
+        anchor,
+    );
+    let head: Value = serde_json::from_str(
+        &std::fs::read_to_string(t.home.path().join(".thoth/state/audit-head.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(anchor["chain_id"], head["chain_id"]);
+    assert!(
+        anchor["seq"].as_u64().unwrap() <= head["seq"].as_u64().unwrap(),
+        "{anchor} {head}"
+    );
+    assert!(!anchor.to_string().contains("hmac"), "{anchor}");
     assert_eq!(checkin["proxy_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(checkin["enforcement_mode"], "block");
     assert_eq!(checkin["agent_ids"], json!(["fs-agent"]));

@@ -3,6 +3,7 @@
 mod support;
 
 mod audit;
+mod audit_chain;
 mod cli;
 mod doctor;
 mod enforcer;
@@ -14,6 +15,7 @@ mod hostile_lines;
 mod lock;
 mod policy;
 mod real_peers;
+mod redaction;
 mod schemas;
 mod settings_precedence;
 mod update;

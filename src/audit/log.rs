@@ -1,12 +1,12 @@
-//! The local tamper-evident audit log (DESIGN.md §6). One file per `thoth run` process,
-//! `~/.thoth/audit/audit-<UTC start, YYYY-MM-DDTHHMMSSZ>-<pid>.jsonl` (0600, folder 0700), so processes never
-//! share a chain or need a lock; a file is never rotated. Each line is one record carrying `seq` (0, 1, …) and
-//! `prev_sha256`: the SHA-256 of the previous line's bytes (without its `\n`), 64 zeros on the first line.
-//! A thread owns the file: it redacts, hashes, appends and syncs per batch, and on a write error it rolls the
-//! file back to its last whole line, counts the records it lost and writes a `records_dropped` record next.
+//! The local tamper-evident audit log (DESIGN.md §6): one hash chain per user in `~/.thoth/audit`, which every
+//! `thoth run` of that user appends to under a lock (`store`), rotated by size into
+//! `audit-<UTC start, YYYY-MM-DDTHHMMSSZ>-<pid>.jsonl` files (0600, folder 0700) and pruned by age and total
+//! size, its head kept apart (`head`). Each line is one record carrying `seq` (0, 1, …, continuing across
+//! files) and `prev_sha256`: the SHA-256 of the previous record's line (without its `\n`), 64 zeros on the
+//! chain's first record. A thread per session builds, redacts and links its records and hands each batch to
+//! the store; a batch the disk refuses is rolled back and counted, and a `records_dropped` record says so next.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -44,8 +44,11 @@ pub enum EventKind {
     LockDrift,
     /// Records were lost before this one (queue full, disk full): `dropped` says how many.
     RecordsDropped,
-    /// The last record of a file closed cleanly: `records` written before it, `dropped` in all.
+    /// The last record of a session closed cleanly: `records` it wrote before it, `dropped` in all.
     SessionEnd,
+    /// The chain head (`state/audit-head.json`) was missing or invalid when this record was written, and the
+    /// chain went on from the newest record in the folder (`reason` says what was wrong).
+    HeadLost,
 }
 
 /// What the session handed over for one record's arguments.
@@ -218,30 +221,25 @@ pub struct AuditSummary {
     pub dropped: u64,
 }
 
-/// Where the writer appends: a file, or a fake in tests.
+/// What [`Store::begin`] found: where the next record links, and (once) why the chain's head was not usable.
+#[derive(Debug)]
+pub(crate) struct Begin {
+    pub chain: Chain,
+    /// The head was lost or invalid and the chain goes on from the files: said in a `head_lost` record.
+    pub notice: Option<String>,
+}
+
+/// Where the writer appends: the shared chain in `~/.thoth/audit` (`store::FileStore`), or a fake in tests.
+/// `begin` takes the chain (for the real store: its lock); `commit` appends the lines linked from it and
+/// gives the chain back, whether or not it succeeded.
 pub(crate) trait Store: Send {
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()>;
-    /// Cut the file back to `len` bytes (the end of its last whole line).
-    fn rollback(&mut self, len: u64) -> std::io::Result<()>;
-    fn sync(&mut self) -> std::io::Result<()>;
+    fn begin(&mut self) -> std::io::Result<Begin>;
+    /// Append `bytes` (whole lines, ending at `end`). `durable`: sync them and record the chain's new head.
+    /// On an error nothing of `bytes` stays in the chain.
+    fn commit(&mut self, bytes: &[u8], end: &Chain, durable: bool) -> std::io::Result<()>;
+    /// The file the last records went to.
+    fn path(&self) -> Option<PathBuf>;
 }
-
-impl Store for std::fs::File {
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.write_all(bytes)
-    }
-
-    fn rollback(&mut self, len: u64) -> std::io::Result<()> {
-        // Opened for append: the next write lands at the new end.
-        self.set_len(len)
-    }
-
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.sync_data()
-    }
-}
-
-pub(crate) type Opener<S> = Box<dyn FnMut() -> std::io::Result<(PathBuf, S)> + Send>;
 
 /// The session's ids, as every record carries them.
 #[derive(Debug, Clone)]
@@ -250,48 +248,43 @@ pub(crate) struct Ids {
     pub agent_id: String,
 }
 
-/// Owns the file and the chain; runs on its own thread.
+/// Builds and links the records; runs on its own thread.
 pub(crate) struct Writer<S: Store> {
     ids: Ids,
     shared: Arc<Shared>,
-    open: Opener<S>,
-    file: Option<S>,
-    path: Option<PathBuf>,
-    chain: Chain,
-    /// The file's length up to its last whole line.
-    good_len: u64,
+    store: S,
     /// Drops already told in a `records_dropped` record.
     reported_dropped: u64,
     records: u64,
     /// Inside a run of failures (warn once per run).
     failing: bool,
-    /// When the file was last synced to disk (None: not since it was opened).
+    /// Writing the closing record: make it durable.
+    closing: bool,
+    /// When the records were last made durable (None: not yet).
     synced_at: Option<std::time::Instant>,
 }
 
-/// Records reach the disk (fdatasync) at most this long after they are written, and at the end of the
-/// session. Syncing every record cost ~200 µs of disk I/O per tools/call on the proxy's machine; a crash of
-/// the whole machine can lose at most this much of the log (the hash chain still verifies up to there).
+/// Records reach the disk (fdatasync, then the chain head) at most this long after they are written, and
+/// at the end of the session. Syncing every record cost ~200 µs of disk I/O per tools/call on the proxy's
+/// machine; a crash of the whole machine can lose at most this much of the log (the hash chain still
+/// verifies up to there, and the head never claims more than reached the disk).
 pub(crate) const SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long the writer gathers records after the first one of a batch.
 const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl<S: Store> Writer<S> {
-    pub fn new(ids: Ids, shared: Arc<Shared>, open: Opener<S>) -> Writer<S> {
+    pub fn new(ids: Ids, shared: Arc<Shared>, store: S) -> Writer<S> {
         Writer {
             ids: Ids {
                 session_id: redact::clip(&ids.session_id).into_owned(),
                 agent_id: redact::clip(&ids.agent_id).into_owned(),
             },
             shared,
-            open,
-            file: None,
-            path: None,
-            chain: Chain::genesis(),
-            good_len: 0,
+            store,
             reported_dropped: 0,
             records: 0,
             failing: false,
+            closing: false,
             synced_at: None,
         }
     }
@@ -321,22 +314,13 @@ impl<S: Store> Writer<S> {
                 std::thread::sleep(GATHER_FOR);
             }
         }
+        self.closing = true;
         self.write(vec![Entry::new(EventKind::SessionEnd)]);
-        self.sync_now();
-    }
-
-    fn sync_now(&mut self) {
-        if let Some(file) = self.file.as_mut() {
-            if let Err(err) = file.sync() {
-                tracing::debug!(error = %err, "audit log: sync failed");
-            }
-            self.synced_at = Some(std::time::Instant::now());
-        }
     }
 
     pub fn summary(&self) -> AuditSummary {
         AuditSummary {
-            path: self.path.clone(),
+            path: self.store.path(),
             records: self.records,
             dropped: self.shared.dropped(),
         }
@@ -344,31 +328,29 @@ impl<S: Store> Writer<S> {
 
     /// Append one batch; on any failure, count its records as dropped and keep going.
     pub fn write(&mut self, entries: Vec<Entry>) {
-        if self.file.is_none() {
-            match (self.open)() {
-                Ok((path, file)) => {
-                    tracing::debug!(path = %path.display(), "audit log opened");
-                    self.file = Some(file);
-                    self.path = Some(path);
-                    self.chain = Chain::genesis();
-                    self.good_len = 0;
+        let begin = match self.store.begin() {
+            Ok(begin) => begin,
+            Err(err) => {
+                for entry in &entries {
+                    self.shared.release(entry);
                 }
-                Err(err) => {
-                    for entry in &entries {
-                        self.shared.release(entry);
-                    }
-                    self.failed(entries.len() as u64, &err);
-                    return;
-                }
+                self.failed(entries.len() as u64, &err);
+                return;
             }
-        }
+        };
         let dropped_before = self.shared.dropped();
-        let mut chain = self.chain.clone();
+        let start = begin.chain.seq;
+        let mut chain = begin.chain;
         let mut buf = Vec::with_capacity(512 * (entries.len() + 1));
+        // Serializing our own records cannot fail; if it did, the next batch would say so again.
+        if let Some(notice) = begin.notice {
+            let mut record = self.record(&Entry::new(EventKind::HeadLost));
+            record.reason = Some(redact::clip(&notice).into_owned());
+            let _ = chain.push(&mut buf, &mut record);
+        }
         if dropped_before > self.reported_dropped {
             let mut record = self.record(&Entry::new(EventKind::RecordsDropped));
             record.dropped = Some(dropped_before - self.reported_dropped);
-            // Serializing our own record cannot fail; if it did, the next batch would report these drops.
             let _ = chain.push(&mut buf, &mut record);
         }
         let mut lines = 0u64;
@@ -383,22 +365,14 @@ impl<S: Store> Writer<S> {
                 }
             }
         }
-        let Some(file) = self.file.as_mut() else {
-            return;
-        };
-        match file.append(&buf) {
+        let durable = self.closing || self.synced_at.is_none_or(|at| at.elapsed() >= SYNC_EVERY);
+        match self.store.commit(&buf, &chain, durable) {
             Ok(()) => {
-                if self.synced_at.is_none_or(|at| at.elapsed() >= SYNC_EVERY) {
-                    if let Err(err) = file.sync() {
-                        tracing::debug!(error = %err, "audit log: sync failed");
-                    }
+                if durable {
                     self.synced_at = Some(std::time::Instant::now());
                 }
-                let added = chain.seq - self.chain.seq;
-                self.chain = chain;
-                self.good_len += buf.len() as u64;
                 self.reported_dropped = dropped_before;
-                self.records += added;
+                self.records += chain.seq - start;
                 if self.failing {
                     self.failing = false;
                     tracing::warn!(
@@ -407,14 +381,7 @@ impl<S: Store> Writer<S> {
                     );
                 }
             }
-            Err(err) => {
-                if let Err(cut) = file.rollback(self.good_len) {
-                    // A torn line would break the chain for good: start a new file instead.
-                    tracing::warn!(error = %cut, "cannot cut the audit log back to its last whole line; starting a new file");
-                    self.file = None;
-                }
-                self.failed(lines, &err);
-            }
+            Err(err) => self.failed(lines, &err),
         }
     }
 
@@ -423,7 +390,7 @@ impl<S: Store> Writer<S> {
         if !self.failing {
             self.failing = true;
             tracing::warn!(
-                path = ?self.path,
+                path = ?self.store.path(),
                 error = %err,
                 dropped,
                 "cannot write the audit log; records are dropped and counted until it can"
@@ -498,42 +465,10 @@ pub fn file_stem(started: SystemTime, pid: u32) -> String {
     )
 }
 
-/// Create this process's file in `dir` (0700), never reusing one: a taken name gets `-1`, `-2`, ….
-fn open_file(
-    dir: &Path,
-    started: SystemTime,
-    pid: u32,
-) -> std::io::Result<(PathBuf, std::fs::File)> {
-    crate::home::create_private_dir(dir)?;
-    let stem = file_stem(started, pid);
-    for n in 0..1000 {
-        let name = match n {
-            0 => format!("{stem}.jsonl"),
-            n => format!("{stem}-{n}.jsonl"),
-        };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => {
-                crate::platform::make_private(&path)?;
-                return Ok((path, file));
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        format!("every audit file name for {stem} is taken"),
-    ))
-}
-
 /// Start the writer thread for a session's log in `dir`; it sends its summary on `done` when the queue closes.
 pub(crate) fn spawn(
     dir: PathBuf,
+    retention: super::Retention,
     ids: Ids,
     shared: Arc<Shared>,
     mut rx: mpsc::Receiver<Entry>,
@@ -544,8 +479,8 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("thoth-audit".into())
         .spawn(move || {
-            let open: Opener<std::fs::File> = Box::new(move || open_file(&dir, started, pid));
-            let mut writer = Writer::new(ids, shared, open);
+            let store = super::store::FileStore::new(&dir, retention, started, pid);
+            let mut writer = Writer::new(ids, shared, store);
             writer.run(started, &mut rx);
             let _ = done.send(writer.summary());
         })

@@ -7,9 +7,11 @@
 pub mod cli_args;
 mod error;
 pub mod events;
+pub mod head;
 pub mod log;
 pub mod redact;
 pub mod spool;
+mod store;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -84,6 +86,7 @@ pub struct AuditConfig {
     pub queue_records: usize,
     /// Raw argument bytes waiting for the writer; past it, a record keeps only the arguments' size.
     pub queue_argument_bytes: usize,
+    pub retention: Retention,
 }
 
 impl Default for AuditConfig {
@@ -91,12 +94,54 @@ impl Default for AuditConfig {
         AuditConfig {
             queue_records: 8192,
             queue_argument_bytes: 32 * 1024 * 1024,
+            retention: Retention::default(),
         }
     }
 }
 
-/// The session's handle on its audit log: one file of its own under `~/.thoth/audit` (see [`log`]), written
-/// by a thread that owns it. Recording costs the caller a few small copies and a channel send: the raw
+/// How large the audit files grow and how long they are kept (settings `THOTH_AUDIT_MAX_FILE_BYTES`,
+/// `THOTH_AUDIT_MAX_TOTAL_BYTES`, `THOTH_AUDIT_RETENTION_DAYS`; 0 = no limit for the last two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// A file past this size is closed and the chain goes on in a new one.
+    pub max_file_bytes: u64,
+    /// On rotation, the oldest files go while all of them together are larger than this.
+    pub max_total_bytes: u64,
+    /// On rotation, files last written longer ago than this many days go.
+    pub max_age_days: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_file_bytes: 16 * 1024 * 1024,
+            max_total_bytes: 256 * 1024 * 1024,
+            max_age_days: 90,
+        }
+    }
+}
+
+impl Retention {
+    /// The limits `settings` resolved (validated there as whole numbers); defaults for what is unset.
+    pub fn from_settings(settings: &crate::settings::Settings) -> Retention {
+        let default = Retention::default();
+        let get = |name: &str, fallback: u64| {
+            settings
+                .get(name)
+                .and_then(|v| v.value.trim().parse::<u64>().ok())
+                .unwrap_or(fallback)
+        };
+        Retention {
+            // A file holds at least one batch, whatever the setting says.
+            max_file_bytes: get("THOTH_AUDIT_MAX_FILE_BYTES", default.max_file_bytes).max(4096),
+            max_total_bytes: get("THOTH_AUDIT_MAX_TOTAL_BYTES", default.max_total_bytes),
+            max_age_days: get("THOTH_AUDIT_RETENTION_DAYS", default.max_age_days),
+        }
+    }
+}
+
+/// The session's handle on the user's audit chain under `~/.thoth/audit` (see [`log`], [`store`]), written
+/// by a thread of its own. Recording costs the caller a few small copies and a channel send: the raw
 /// arguments are passed as `Bytes` (a reference count, not a copy) and parsed, redacted and hashed on the
 /// writer's thread, which also keeps them off a single-threaded runtime's only thread. Arguments of an ALLOW
 /// at or over [`ALLOW_INLINE_MAX_BYTES`] are never parsed: the record holds their size and SHA-256. Call
@@ -129,7 +174,7 @@ impl Audit {
             session_id: session_id.to_owned(),
             agent_id: agent_id.to_owned(),
         };
-        match log::spawn(dir, ids, shared.clone(), rx, done_tx) {
+        match log::spawn(dir, config.retention, ids, shared.clone(), rx, done_tx) {
             Ok(thread) => Audit {
                 tx: Some(tx),
                 shared,

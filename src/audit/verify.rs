@@ -1,10 +1,13 @@
 //! Checking audit chains (DESIGN.md §6) and `thoth audit verify [--json] [FILE...]`: each file's record count
 //! and its first broken link — a changed, removed or inserted line (named by line number, with the hash
-//! expected and found), a line that is not a record, a torn last line. Exit 0 when every chain verifies, 1
-//! otherwise. Read-only. Schema of `--json`: `schemas/audit-verify.schema.json`.
+//! expected and found), a line that is not a record, a torn last line — and, for a folder (the default:
+//! `~/.thoth/audit`), the links between its files and the chain head kept in `~/.thoth/state` (`chain`): a
+//! file missing between two others, a tail cut, a file emptied, deleted or rewritten with recomputed
+//! hashes, two logs spliced. Exit 0 when everything verifies, 1 otherwise, naming the file. Read-only.
+//! Schema of `--json`: `schemas/audit-verify.schema.json`.
 //!
-//! What a local chain cannot show: a changed or removed *last* line (nothing after it links to it) and a file
-//! rewritten whole. `closed` tells whether a file ends with its `session_end` record.
+//! A file named on its own is checked only for its own links. What no local check can show is said in
+//! `head` (a user who rewrites the log and re-signs the head with the key they can read) and `chain`.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -37,6 +40,17 @@ pub enum BreakKind {
     LineTooLong,
     /// The file could not be read.
     Unreadable,
+    /// The file starts past seq 0, but no file ends where it links and the head records no pruning there:
+    /// a file before it was deleted, cut or replaced.
+    ChainGap,
+    /// Two files continue the chain from the same record: logs were spliced.
+    Fork,
+    /// The file ends before the record the chain head names: its tail was cut, or it was emptied.
+    Truncated,
+    /// The record at the head's `seq` is not the one the head names: the file was rewritten.
+    HeadMismatch,
+    /// The chain head names this file, and it is gone.
+    Missing,
 }
 
 /// The first broken link of a file.
@@ -52,7 +66,7 @@ pub struct Break {
 }
 
 /// One chain's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainCheck {
     /// Lines in the file (all of them, also past a break).
     pub records: u64,
@@ -134,13 +148,37 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Re
     }
 }
 
-/// Check one chain, reading it line by line.
-pub fn check(mut reader: impl BufRead) -> ChainCheck {
+/// Check one chain, reading it line by line; it must start at seq 0 with 64 zeros.
+pub fn check(reader: impl BufRead) -> ChainCheck {
+    scan(reader, false, None).check
+}
+
+/// Check a part of a chain: it may start past seq 0, linking to a record in another file (checked by
+/// [`verify_dir`] against the other files and the head).
+pub fn check_continuing(reader: impl BufRead) -> ChainCheck {
+    scan(reader, true, None).check
+}
+
+/// What a scan saw besides the check: how the file links to the chain before it and where it ends.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scan {
+    pub check: ChainCheck,
+    /// The first record's `seq` and `prev_sha256`.
+    pub first: Option<(u64, String)>,
+    /// The last linked record's `seq` and line hash.
+    pub last: Option<(u64, String)>,
+    /// For the `seq` asked for: its line hash and the file's length through it.
+    pub wanted: Option<(String, u64)>,
+}
+
+pub(crate) fn scan(mut reader: impl BufRead, any_start: bool, want: Option<u64>) -> Scan {
     let mut prev = GENESIS.to_owned();
     let mut seq = 0u64;
     let mut line_no = 0u64;
+    let mut offset = 0u64;
     let mut closed = false;
     let mut first_break: Option<Break> = None;
+    let mut out = Scan::default();
     let mut buf = Vec::new();
     loop {
         let read = match read_line(&mut reader, &mut buf, MAX_LINE_BYTES) {
@@ -158,6 +196,7 @@ pub fn check(mut reader: impl BufRead) -> ChainCheck {
             }
         };
         line_no += 1;
+        offset += buf.len() as u64 + 1;
         if first_break.is_some() {
             continue;
         }
@@ -172,14 +211,34 @@ pub fn check(mut reader: impl BufRead) -> ChainCheck {
                 BreakKind::IncompleteLine,
                 format!("line {line_no} has no line end: the file was cut while being written, or edited"),
             )),
-            _ => link(&buf, line_no, &mut prev, &mut seq, &mut closed),
+            _ => {
+                if line_no == 1 {
+                    if let Ok(link) = serde_json::from_slice::<Link>(&buf) {
+                        if any_start && link.seq > 0 {
+                            seq = link.seq;
+                            prev = link.prev_sha256.clone();
+                        }
+                        out.first = Some((link.seq, link.prev_sha256));
+                    }
+                }
+                let at = seq;
+                let broken = link(&buf, line_no, &mut prev, &mut seq, &mut closed);
+                if broken.is_none() {
+                    out.last = Some((at, prev.clone()));
+                    if want == Some(at) {
+                        out.wanted = Some((prev.clone(), offset));
+                    }
+                }
+                broken
+            }
         };
     }
-    ChainCheck {
+    out.check = ChainCheck {
         records: line_no,
         closed: closed && first_break.is_none(),
         first_break,
-    }
+    };
+    out
 }
 
 fn simple(line: u64, kind: BreakKind, message: String) -> Break {
@@ -253,10 +312,10 @@ fn link(line: &[u8], n: u64, prev: &mut String, seq: &mut u64, closed: &mut bool
     None
 }
 
-/// Check the chain in a file.
+/// Check the chain in a file on its own (it may continue another file: see [`check_continuing`]).
 pub fn check_file(path: &Path) -> ChainCheck {
     match std::fs::File::open(path) {
-        Ok(file) => check(std::io::BufReader::with_capacity(64 * 1024, file)),
+        Ok(file) => check_continuing(std::io::BufReader::with_capacity(64 * 1024, file)),
         Err(err) => ChainCheck::unreadable(format!("cannot read it: {err}")),
     }
 }
@@ -270,6 +329,9 @@ pub struct VerifyReport {
     /// The folder searched when no FILE was given.
     pub directory: Option<String>,
     pub files: Vec<FileReport>,
+    /// The folder's chain head (absent when only files were named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<chain::HeadReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -306,43 +368,55 @@ pub fn run(args: AuditArgs, settings: &Settings) -> Result<Exit, Error> {
     }
 }
 
-/// Every `*.jsonl` in `dir` (none when it does not exist).
+/// Every `*.jsonl` in `dir` (none when it does not exist), checked as one chain against the folder's head.
 pub fn verify_dir(dir: &Path) -> VerifyReport {
-    let files = match audit_files(dir) {
-        Ok(paths) => paths
-            .iter()
-            .map(|p| file_report(p, check_file(p)))
-            .collect(),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(err) => vec![file_report(
-            dir,
-            ChainCheck::unreadable(format!("cannot list the folder: {err}")),
-        )],
+    let (files, head) = match super::store::list(dir) {
+        Ok(paths) => {
+            let (files, head) = chain::check_folder(dir, &paths);
+            (files, Some(head))
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            // The folder itself is gone: the head (kept elsewhere) still says what it held.
+            let (files, head) = chain::check_folder(dir, &[]);
+            (files, Some(head))
+        }
+        Err(err) => (
+            vec![file_report(
+                dir,
+                ChainCheck::unreadable(format!("cannot list the folder: {err}")),
+            )],
+            None,
+        ),
     };
-    report(Some(dir.display().to_string()), files)
+    let mut report = report(Some(dir.display().to_string()), files);
+    if head.as_ref().is_some_and(chain::HeadReport::is_broken) {
+        report.status = "broken";
+    }
+    report.head = head;
+    report
 }
 
-/// The files named (a folder stands for its `*.jsonl`).
+/// The files named, each checked on its own (a folder stands for its `*.jsonl`, checked as a chain).
 pub fn verify_paths(paths: &[PathBuf]) -> VerifyReport {
     let mut files = Vec::new();
+    let mut broken_head = false;
     for path in paths {
         if path.is_dir() {
-            files.extend(verify_dir(path).files);
+            let report = verify_dir(path);
+            broken_head |= report
+                .head
+                .as_ref()
+                .is_some_and(chain::HeadReport::is_broken);
+            files.extend(report.files);
         } else {
             files.push(file_report(path, check_file(path)));
         }
     }
-    report(None, files)
-}
-
-fn audit_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl") && p.is_file())
-        .collect();
-    paths.sort();
-    Ok(paths)
+    let mut report = report(None, files);
+    if broken_head {
+        report.status = "broken";
+    }
+    report
 }
 
 fn file_report(path: &Path, check: ChainCheck) -> FileReport {
@@ -366,6 +440,7 @@ fn report(directory: Option<String>, files: Vec<FileReport>) -> VerifyReport {
         status: if broken { "broken" } else { "ok" },
         directory,
         files,
+        head: None,
     }
 }
 
@@ -373,13 +448,26 @@ fn report(directory: Option<String>, files: Vec<FileReport>) -> VerifyReport {
 pub fn render(report: &VerifyReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    if report.files.is_empty() {
+    if report.files.is_empty()
+        && !report
+            .head
+            .as_ref()
+            .is_some_and(chain::HeadReport::is_broken)
+    {
         let _ = writeln!(
             out,
             "no audit logs in {}",
             report.directory.as_deref().unwrap_or("the paths given")
         );
         return out;
+    }
+    if let Some(head) = report.head.as_ref().filter(|h| h.is_broken()) {
+        let _ = writeln!(out, "BROKEN  {}  (the chain head)", head.path);
+        let _ = writeln!(
+            out,
+            "        {}",
+            head.message.as_deref().unwrap_or_default()
+        );
     }
     for file in &report.files {
         let records = match file.records {
@@ -435,5 +523,6 @@ fn short(s: &str) -> String {
     }
 }
 
+mod chain;
 #[cfg(test)]
 mod tests;

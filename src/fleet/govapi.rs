@@ -171,6 +171,10 @@ pub struct Checkin {
     /// Lock drift the live sessions saw (server = agent id, tool, kind, severity); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lock_drift: Vec<LockDrift>,
+    /// The user's audit chain head (file, seq, line hash; no MAC), so GovAPI keeps a copy off the machine
+    /// and sees a chain that went back or changed (`audit::head`). Absent before the first record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::audit::head::Anchor>,
 }
 
 /// What GovAPI may say back (anything else in the body is ignored).

@@ -150,6 +150,12 @@ impl Link {
                         .map(|d| agents::drift_on(&a.agent_id, d))
                 })
                 .collect(),
+            audit_head: {
+                let dir = self.thoth_dir.clone();
+                tokio::task::spawn_blocking(move || crate::audit::head::anchor(&dir))
+                    .await
+                    .unwrap_or(None)
+            },
         };
         match self.api.checkin(&checkin).await {
             Ok(reply) => {

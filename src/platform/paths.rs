@@ -13,8 +13,11 @@
 //!     agents/<pid>.json              a live `thoth run`: its agent id and decision counts
 //!     agents/<pid>.lock              locked while that process lives (an unlockable one is stale)
 //!     update.json                    the last `thoth update` attempt (update::state), 0600; read by `health`
+//!     audit-head.json                the audit chain's head, HMAC-signed (audit::head), 0600
+//!     audit.key                      that HMAC's key, 0600
+//!     audit.lock                     held (OS file lock) by the `thoth run` appending to the audit chain
 //!   audit/                           0700
-//!     audit-<start UTC>-<pid>.jsonl  one hash-chained decision log per `thoth run` process, 0600
+//!     audit-<start UTC>-<pid>.jsonl  the user's one hash chain, rotated by size, pruned by age/size, 0600
 //!   spool/                           0700
 //!     <20-digit sequence>.json       one batch of events waiting for the enforcer, 0600
 //!   logs/thoth.log

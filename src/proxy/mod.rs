@@ -153,6 +153,8 @@ struct Prepared {
     heartbeat: Option<(crate::fleet::heartbeat::Heartbeat, Arc<DecisionCounter>)>,
     /// `--lock` (or a managed lock dir): the pinned tool set, read and verified before the server starts.
     lock: Option<crate::lock::guard::Guard>,
+    /// How large the audit files grow and how long they are kept.
+    audit_retention: crate::audit::Retention,
 }
 
 fn prepare(
@@ -210,6 +212,7 @@ fn prepare(
         remote,
         mode: selected.mode.value,
         thoth_dir: settings.thoth_dir.clone(),
+        audit_retention: crate::audit::Retention::from_settings(&settings),
         events: built
             .events
             .and_then(|events| Some((events, open_spool(settings.thoth_dir.as_deref()?)?))),
@@ -238,10 +241,14 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
         .as_ref()
         .map_or_else(|| crate::policy::new_id("s"), |(e, _)| e.session_id.clone());
     let audit = prepared.thoth_dir.as_deref().map(|dir| {
-        crate::audit::Audit::start(
+        crate::audit::Audit::start_with(
             platform::paths::audit_dir(dir),
             &session_id,
             &config.agent_id,
+            crate::audit::AuditConfig {
+                retention: prepared.audit_retention,
+                ..Default::default()
+            },
         )
     });
     let events = prepared

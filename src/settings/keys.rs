@@ -333,6 +333,24 @@ pub const KEYS: &[KeyDef] = &[
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
     key(
+        "THOTH_AUDIT_MAX_FILE_BYTES",
+        Kind::Seconds,
+        Some("16777216"),
+        "size at which the audit log goes on in a new file (bytes, default 16 MiB, at least 4096)",
+    ),
+    key(
+        "THOTH_AUDIT_MAX_TOTAL_BYTES",
+        Kind::Seconds,
+        Some("268435456"),
+        "the oldest audit files are pruned while all of them together are larger (bytes, default 256 MiB; 0: no limit)",
+    ),
+    key(
+        "THOTH_AUDIT_RETENTION_DAYS",
+        Kind::Seconds,
+        Some("90"),
+        "audit files last written longer ago are pruned (days, default 90; 0: kept until the size limit)",
+    ),
+    key(
         "THOTH_LOCK_DIR",
         Kind::Path,
         None,

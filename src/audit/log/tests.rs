@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
@@ -167,7 +168,7 @@ async fn a_session_writes_one_private_file_whose_chain_verifies() {
 const ALLOW_BIG: usize = crate::audit::ALLOW_INLINE_MAX_BYTES;
 
 #[tokio::test]
-async fn two_logs_in_one_folder_are_separate_chains() {
+async fn two_sessions_at_once_grow_one_chain() {
     let home = tempfile::tempdir().unwrap();
     let a = Audit::start(home.path().to_owned(), "a", "x");
     let b = Audit::start(home.path().to_owned(), "b", "x");
@@ -176,12 +177,18 @@ async fn two_logs_in_one_folder_are_separate_chains() {
         b.tool_result(i, "t", Outcome::ToolError);
     }
     let (a, b) = (a.finish().await, b.finish().await);
-    assert_ne!(a.path, b.path);
-    for summary in [a, b] {
-        let check = verify::check_file(&summary.path.unwrap());
-        assert_eq!(check.first_break, None);
-        assert_eq!(check.records, 52);
-    }
+    assert_eq!((a.records, b.records), (52, 52));
+    let report = verify::verify_dir(home.path());
+    assert_eq!(report.status, "ok", "{}", verify::render(&report));
+    assert_eq!(report.files.len(), 1);
+    assert_eq!(report.files[0].records, 104);
+    let head = report.head.unwrap();
+    assert_eq!((head.status, head.seq), ("ok", Some(103)));
+    let sessions: Vec<String> = lines(&a.path.unwrap())
+        .iter()
+        .map(|r| r["session_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sessions.iter().filter(|s| *s == "a").count(), 52);
 }
 
 #[tokio::test]
@@ -194,6 +201,7 @@ async fn arguments_over_the_queue_budget_are_recorded_by_size_only() {
         AuditConfig {
             queue_records: 16,
             queue_argument_bytes: 8,
+            ..AuditConfig::default()
         },
     );
     audit.decision(
@@ -223,58 +231,68 @@ async fn an_unwritable_folder_drops_and_counts_without_failing_the_session() {
     assert_eq!(summary.dropped, 3, "start, the result and the end");
 }
 
-/// A store that can be made to fail, tearing the write (two thirds written) as a full disk would.
+/// A chain in memory whose appends can be made to fail, tearing the write (two thirds written) as a full
+/// disk would; when the torn part cannot be cut away, the next append goes to a new "file".
 #[derive(Clone, Default)]
 struct FlakyStore {
-    bytes: Arc<Mutex<Vec<u8>>>,
+    files: Arc<Mutex<Vec<Vec<u8>>>>,
+    chain: Arc<Mutex<Option<Chain>>>,
     fail: Arc<Mutex<bool>>,
     fail_rollback: Arc<Mutex<bool>>,
+    abandoned: Arc<Mutex<bool>>,
+}
+
+impl FlakyStore {
+    fn file(&self, n: usize) -> Vec<u8> {
+        self.files.lock().unwrap()[n].clone()
+    }
 }
 
 impl Store for FlakyStore {
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut content = self.bytes.lock().unwrap();
+    fn begin(&mut self) -> std::io::Result<Begin> {
+        let chain = self.chain.lock().unwrap().clone();
+        Ok(Begin {
+            chain: chain.unwrap_or_else(Chain::genesis),
+            notice: None,
+        })
+    }
+
+    fn commit(&mut self, bytes: &[u8], end: &Chain, _durable: bool) -> std::io::Result<()> {
+        let mut files = self.files.lock().unwrap();
+        if files.is_empty() || std::mem::take(&mut *self.abandoned.lock().unwrap()) {
+            files.push(Vec::new());
+        }
+        let content = files.last_mut().unwrap();
         if *self.fail.lock().unwrap() {
+            let good = content.len();
             content.extend_from_slice(&bytes[..bytes.len() * 2 / 3]);
+            if *self.fail_rollback.lock().unwrap() {
+                *self.abandoned.lock().unwrap() = true;
+            } else {
+                content.truncate(good);
+            }
             return Err(std::io::Error::new(
                 std::io::ErrorKind::StorageFull,
                 "no space left on device",
             ));
         }
         content.extend_from_slice(bytes);
+        *self.chain.lock().unwrap() = Some(end.clone());
         Ok(())
     }
 
-    fn rollback(&mut self, len: u64) -> std::io::Result<()> {
-        if *self.fail_rollback.lock().unwrap() {
-            return Err(std::io::Error::other("rollback refused"));
-        }
-        self.bytes.lock().unwrap().truncate(len as usize);
-        Ok(())
-    }
-
-    fn sync(&mut self) -> std::io::Result<()> {
-        Ok(())
+    fn path(&self) -> Option<PathBuf> {
+        let n = self.files.lock().unwrap().len();
+        (n > 0).then(|| PathBuf::from(format!("file-{n}")))
     }
 }
 
-fn writer(stores: Arc<Mutex<Vec<FlakyStore>>>, store: FlakyStore) -> Writer<FlakyStore> {
+fn writer(store: FlakyStore) -> Writer<FlakyStore> {
     let ids = Ids {
         session_id: "s".into(),
         agent_id: "a".into(),
     };
-    // The first open gets `store`; later ones (after a file was abandoned) a new, empty one.
-    let open: Opener<FlakyStore> = Box::new(move || {
-        let mut stores = stores.lock().unwrap();
-        let next = if stores.is_empty() {
-            store.clone()
-        } else {
-            FlakyStore::default()
-        };
-        stores.push(next.clone());
-        Ok((PathBuf::from(format!("file-{}", stores.len())), next))
-    });
-    Writer::new(ids, Arc::new(Shared::new(usize::MAX)), open)
+    Writer::new(ids, Arc::new(Shared::new(usize::MAX)), store)
 }
 
 fn results(n: usize) -> Vec<Entry> {
@@ -290,7 +308,7 @@ fn results(n: usize) -> Vec<Entry> {
 #[test]
 fn a_full_disk_drops_and_counts_the_batch_and_the_chain_stays_whole() {
     let store = FlakyStore::default();
-    let mut w = writer(Arc::default(), store.clone());
+    let mut w = writer(store.clone());
     w.write(results(3));
     *store.fail.lock().unwrap() = true;
     w.write(results(4));
@@ -298,7 +316,7 @@ fn a_full_disk_drops_and_counts_the_batch_and_the_chain_stays_whole() {
     assert_eq!(w.shared.dropped(), 6);
     *store.fail.lock().unwrap() = false;
     w.write(results(1));
-    let content = store.bytes.lock().unwrap().clone();
+    let content = store.file(0);
     let check = verify::check(content.as_slice());
     assert_eq!(
         check.first_break,
@@ -320,32 +338,33 @@ fn a_full_disk_drops_and_counts_the_batch_and_the_chain_stays_whole() {
 }
 
 #[test]
-fn when_a_torn_line_cannot_be_cut_away_a_new_file_starts_a_new_chain() {
-    let stores: Arc<Mutex<Vec<FlakyStore>>> = Arc::default();
+fn when_a_torn_line_cannot_be_cut_away_a_new_file_continues_the_chain() {
     let store = FlakyStore::default();
-    let mut w = writer(stores.clone(), store.clone());
+    let mut w = writer(store.clone());
     w.write(results(2));
     *store.fail.lock().unwrap() = true;
     *store.fail_rollback.lock().unwrap() = true;
     w.write(results(2));
+    *store.fail.lock().unwrap() = false;
     w.write(results(1));
-    let opened = stores.lock().unwrap().clone();
-    let second = opened.last().unwrap().bytes.lock().unwrap().clone();
-    let check = verify::check(second.as_slice());
+    let (first, second) = (store.file(0), store.file(1));
+    // The first file ends in a torn line, which verify reports.
+    assert!(verify::check(first.as_slice()).first_break.is_some());
+    let check = verify::check_continuing(second.as_slice());
     assert_eq!(
         check.first_break,
         None,
         "{}",
         String::from_utf8_lossy(&second)
     );
-    let first: Value =
+    let opening: Value =
         serde_json::from_slice(second.split(|b| *b == b'\n').next().unwrap()).unwrap();
-    assert_eq!(first["event"], "records_dropped");
-    assert_eq!(first["dropped"], 2);
-    assert_eq!(first["prev_sha256"], GENESIS);
-    // The first file ends in a torn line, which verify reports.
-    let torn = store.bytes.lock().unwrap().clone();
-    assert!(verify::check(torn.as_slice()).first_break.is_some());
+    assert_eq!(opening["event"], "records_dropped");
+    assert_eq!(opening["dropped"], 2);
+    // It links to the last whole record of the first file, not to a new genesis.
+    let last_good = first.split(|b| *b == b'\n').nth(1).unwrap();
+    assert_eq!(opening["seq"], 2);
+    assert_eq!(opening["prev_sha256"], sha256_hex(last_good));
 }
 
 #[test]
