@@ -326,6 +326,12 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
+    key(
+        "THOTH_UPDATE_STALL_SECONDS",
+        Kind::Seconds,
+        Some("30"),
+        "longest `thoth update` waits for the next byte from the release server",
+    ),
 ];
 
 /// The definition of a key by name.
