@@ -60,6 +60,11 @@ pub fn read_file(path: &Path) -> Managed {
                 Err(error) => loaded.add_problem(error),
             }
         }
+        // The stand-in is the user's own choice: naming a file that is not there manages nothing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %origin, "{OVERRIDE_ENV} names no file: no managed settings");
+            return Managed::default();
+        }
         Err(e) => loaded.add_problem(ManagedError::Unreadable {
             origin: format!("{origin} ({OVERRIDE_ENV})"),
             cause: e.to_string(),
