@@ -108,6 +108,11 @@ fn create_if_missing(path: &Path, content: &[u8], private: bool) -> Result<(), E
 /// to 0700 with a warning. Parents that already exist are left as they are.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
+        // A symlinked folder is left as it is: chmod would change its target, wherever it is.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            tracing::warn!("{} is a symlink; its mode is left as it is", path.display());
+            return Ok(());
+        }
         if crate::platform::make_private(path)? {
             tracing::warn!(
                 "{} was readable by others; restricted it to its owner",
