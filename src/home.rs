@@ -14,6 +14,12 @@ pub enum Error {
     },
     #[error("no home folder is known, so ~/.thoth cannot be used")]
     NoHome,
+    #[error("refusing to write {path}: a symlink takes it out of {root} (to {target})")]
+    Escapes {
+        path: PathBuf,
+        root: PathBuf,
+        target: PathBuf,
+    },
 }
 
 impl crate::error::Hint for Error {
@@ -24,6 +30,10 @@ impl crate::error::Hint for Error {
                 path.display()
             )),
             Error::NoHome => Some("set HOME (USERPROFILE on Windows)".into()),
+            Error::Escapes { root, .. } => Some(format!(
+                "remove the symlink under {} (thoth keeps its own files there)",
+                root.display()
+            )),
         }
     }
 }
@@ -65,6 +75,13 @@ pub fn bootstrap(dir: &Path) -> Result<Vec<String>, Error> {
 }
 
 fn tighten(path: &Path, warnings: &mut Vec<String>) -> Result<(), Error> {
+    // A symlink is not ours to chmod: that would change its target, wherever it is.
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        let warning = format!("{} is a symlink; left as it is", path.display());
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+        return Ok(());
+    }
     if crate::platform::make_private(path).map_err(io(path))? {
         let warning = format!(
             "{} was readable by others; restricted it to its owner",
@@ -91,6 +108,11 @@ fn create_if_missing(path: &Path, content: &[u8], private: bool) -> Result<(), E
 /// to 0700 with a warning. Parents that already exist are left as they are.
 pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     if path.is_dir() {
+        // A symlinked folder is left as it is: chmod would change its target, wherever it is.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            tracing::warn!("{} is a symlink; its mode is left as it is", path.display());
+            return Ok(());
+        }
         if crate::platform::make_private(path)? {
             tracing::warn!(
                 "{} was readable by others; restricted it to its owner",
@@ -154,6 +176,7 @@ pub fn write_file(
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    stays_in_thoth_dir(path, dir)?;
     // Created 0600, so a secret is never readable by others, not even for a moment.
     let mut temp = tempfile::Builder::new()
         .prefix(".thoth-")
@@ -174,6 +197,30 @@ pub fn write_file(
         error: e.error,
     })?;
     crate::platform::sync_dir(dir).map_err(io(dir))
+}
+
+/// A file under a `.thoth` folder must land inside it once symlinks are resolved: a symlinked subfolder
+/// (`~/.thoth/state -> /etc`) could otherwise make thoth write anywhere. (`~/.thoth` itself may be a
+/// symlink: it is the root. The file's own name is never followed: the rename replaces a symlink there.)
+fn stays_in_thoth_dir(path: &Path, dir: &Path) -> Result<(), Error> {
+    let Some(root) = dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == ".thoth"))
+    else {
+        return Ok(());
+    };
+    let (Ok(real_root), Ok(real_dir)) = (std::fs::canonicalize(root), std::fs::canonicalize(dir))
+    else {
+        return Ok(()); // nothing there yet to escape through; the write reports what is missing
+    };
+    if real_dir.starts_with(&real_root) {
+        return Ok(());
+    }
+    Err(Error::Escapes {
+        path: path.to_owned(),
+        root: root.to_owned(),
+        target: real_dir,
+    })
 }
 
 /// `~/.thoth/proxy_api_key.json` with this key (written 0600, atomically).
@@ -233,6 +280,44 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         create_private_dir(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn writes_never_follow_a_symlink_out_of_the_thoth_folder() {
+        let home = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".thoth");
+        bootstrap(&dir).unwrap();
+        // A subfolder that is a symlink elsewhere: refused, nothing written there.
+        std::os::unix::fs::symlink(outside.path(), dir.join("state")).unwrap();
+        let err = write_private(&dir.join("state").join("update.json"), b"{}").unwrap_err();
+        assert!(matches!(err, Error::Escapes { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        // A file that is a symlink out: replaced by a file, its target untouched (and never chmod-ed).
+        let target = outside.path().join("victim.json");
+        std::fs::write(&target, "original").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::remove_file(dir.join("proxy_api_key.json")).unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("proxy_api_key.json")).unwrap();
+        let warnings = bootstrap(&dir).unwrap();
+        assert!(
+            warnings.iter().any(|w| w.contains("symlink")),
+            "{warnings:?}"
+        );
+        assert_eq!(mode(&target), 0o644);
+        save_api_key(&dir, "sk-1", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "original");
+        assert!(!std::fs::symlink_metadata(dir.join("proxy_api_key.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // ~/.thoth itself may be a symlink (a dotfiles setup): it is the root.
+        let real = outside.path().join("real-thoth");
+        std::fs::create_dir(&real).unwrap();
+        let linked_home = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&real, linked_home.path().join(".thoth")).unwrap();
+        write_private(&linked_home.path().join(".thoth").join("x.json"), b"{}").unwrap();
+        assert!(real.join("x.json").exists());
     }
 
     #[test]

@@ -78,6 +78,14 @@ fn state_path(t: &Thoth) -> PathBuf {
     t.home.path().join(".thoth/state/endpoint.json")
 }
 
+/// Wait for `n` check-ins after the first `after` (at least one), and how long they took to arrive after it.
+fn span_of_next(api: &GovApi, after: usize, n: usize) -> Duration {
+    let got = api
+        .server
+        .wait_for("POST", CHECKIN, after + n, Duration::from_secs(30));
+    got[after + n - 1].at - got[after - 1].at
+}
+
 /// `endpoint.json`, validated against its schema (None while it does not exist).
 fn state(t: &Thoth) -> Option<Value> {
     let text = std::fs::read_to_string(state_path(t)).ok()?;
@@ -191,15 +199,14 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
     let (resp, _) = session.recv_until_id(&json!(7));
     assert!(resp["result"].is_object(), "{resp}");
 
-    // Cadence: count check-ins over a 5 s window at a 1 s interval (±10% jitter): about 5, never 1 or 10.
+    // Cadence at a 1 s interval (±10% jitter), from arrival times: 5 more check-ins take about 5 s, never
+    // about 1 s (a burst) or 10 s.
     api.server
         .wait_for("POST", CHECKIN, 1, Duration::from_secs(20));
-    let before = api.checkins().len();
-    thread::sleep(Duration::from_secs(5));
-    let during = api.checkins().len() - before;
+    let span = span_of_next(&api, api.checkins().len(), 5);
     assert!(
-        (3..=7).contains(&during),
-        "{during} check-ins in 5 s at a 1 s interval"
+        (3500..=7500).contains(&span.as_millis()),
+        "5 check-ins took {span:?} at a 1 s interval"
     );
 
     let checkin = api.checkins().last().unwrap().json();
@@ -290,12 +297,16 @@ fn server_errors_back_off_and_are_reported() {
     let t = Thoth::new("dev");
     let env = env(&t, api.server.url(), &api.ca);
     let _session = start(&t, &env, "fs-agent");
-    api.server
-        .wait_for("POST", REGISTER, 1, Duration::from_secs(20));
-    // Retries come 2 s, then 4 s later (±10%): the third is 5.4 s after the first at the earliest. At 4 s there
-    // were 2 attempts, where a fixed 1 s interval would have made 5.
-    thread::sleep(Duration::from_secs(4));
-    assert_eq!(api.registers().len(), 2, "attempts in 4 s with backoff");
+    // Retries come 2 s, then 4 s later (±10%), measured from arrival times (a fixed 1 s interval would make
+    // both gaps about 1 s).
+    let attempts = api
+        .server
+        .wait_for("POST", REGISTER, 2, Duration::from_secs(20));
+    let first_gap = attempts[1].at - attempts[0].at;
+    assert!(
+        (1600..=3500).contains(&first_gap.as_millis()),
+        "first retry after {first_gap:?}"
+    );
     assert!(api.checkins().is_empty());
     let saved = wait_state(&t, "two failures", |v| v["consecutive_failures"] == 2);
     assert!(
@@ -318,6 +329,14 @@ fn server_errors_back_off_and_are_reported() {
         .as_str()
         .unwrap()
         .contains("500"));
+    let attempts = api
+        .server
+        .wait_for("POST", REGISTER, 3, Duration::from_secs(20));
+    let second_gap = attempts[2].at - attempts[1].at;
+    assert!(
+        (3400..=6500).contains(&second_gap.as_millis()),
+        "second retry after {second_gap:?}: the backoff doubles"
+    );
 }
 
 #[test]
@@ -339,11 +358,16 @@ fn refused_connections_back_off_too() {
             .contains("could not connect"),
         "{first}"
     );
-    thread::sleep(Duration::from_secs(4));
-    let failures = state(&t).unwrap()["consecutive_failures"].as_u64().unwrap();
-    assert_eq!(
-        failures, 2,
-        "attempts in about 4 s with backoff (a fixed 1 s would make 5)"
+    // The failures come 2 s, then 4 s apart (a fixed 1 s interval would make both gaps about 1 s).
+    let one = Instant::now();
+    wait_state(&t, "a second failure", |v| v["consecutive_failures"] == 2);
+    let two = Instant::now();
+    wait_state(&t, "a third failure", |v| v["consecutive_failures"] == 3);
+    let (first_gap, second_gap) = (two - one, two.elapsed());
+    assert!(
+        (1500..=3500).contains(&first_gap.as_millis())
+            && (3300..=6500).contains(&second_gap.as_millis()),
+        "failures {first_gap:?} then {second_gap:?} apart"
     );
 }
 
@@ -363,7 +387,17 @@ fn a_refused_credential_stops_the_heartbeat_and_makes_health_unhealthy() {
         saved["last_error"].as_str().unwrap().contains("401"),
         "{saved}"
     );
-    thread::sleep(Duration::from_secs(4));
+    // The heartbeat says it stops; a retry would then be due 2 s (±10%) after the refusal: none comes.
+    let stop = Instant::now();
+    while !session.stderr().contains("GovAPI refused the credential") {
+        assert!(stop.elapsed() < Duration::from_secs(20), "no stop logged");
+        thread::sleep(Duration::from_millis(20));
+    }
+    let after = api.registers()[0].at;
+    while after.elapsed() < Duration::from_millis(3000) {
+        assert_eq!(api.registers().len(), 1, "no retries after 401");
+        thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(api.registers().len(), 1, "no retries after 401");
     assert!(api.checkins().is_empty());
     // The MCP session is unaffected.
@@ -520,13 +554,11 @@ fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
         );
         thread::sleep(Duration::from_millis(50));
     }
-    // One stream: about 5 check-ins in 5 s (three streams would make about 15).
-    let before = api.checkins().len();
-    thread::sleep(Duration::from_secs(5));
-    let during = api.checkins().len() - before;
+    // One stream: 5 more check-ins take about 5 s (three streams would send them in under 2 s).
+    let span = span_of_next(&api, api.checkins().len(), 5);
     assert!(
-        (3..=7).contains(&during),
-        "{during} check-ins in 5 s from three sessions"
+        (3500..=7500).contains(&span.as_millis()),
+        "5 check-ins took {span:?} from three sessions"
     );
     assert_eq!(api.registers().len(), 1);
 
@@ -562,12 +594,10 @@ fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
         1,
         "one new leader"
     );
-    let before = api.checkins().len();
-    thread::sleep(Duration::from_secs(4));
-    let during = api.checkins().len() - before;
+    let span = span_of_next(&api, api.checkins().len(), 4);
     assert!(
-        (2..=6).contains(&during),
-        "{during} check-ins in 4 s after the takeover"
+        (2600..=6500).contains(&span.as_millis()),
+        "4 check-ins took {span:?} after the takeover"
     );
     assert_eq!(
         api.registers().len(),

@@ -384,3 +384,132 @@ fn a_policy_with_a_typo_stops_thoth_naming_the_key_and_the_line() {
     }
     assert!(!recorded(&record).contains("typo-call"));
 }
+
+// ---- a managed policy nothing widens ------------------------------------------------------------------------
+
+/// `thoth run <flags>` under managed settings naming the fixture policy (and dev, as the tests run as root).
+fn start_managed(thoth: &Thoth, flags: &[&str]) -> (Session, PathBuf) {
+    start_managed_with(thoth, &policy(), flags)
+}
+
+fn start_managed_with(thoth: &Thoth, policy: &Path, flags: &[&str]) -> (Session, PathBuf) {
+    let managed = thoth.home.path().join("managed.json");
+    let settings = json!({"THOTH_POLICY_FILE": policy, "THOTH_ENV": "dev"});
+    std::fs::write(&managed, settings.to_string()).unwrap();
+    let record = thoth.home.path().join("fixture-record.ndjson");
+    let mut cmd = thoth.command();
+    cmd.env("THOTH_MANAGED_SETTINGS_FILE", &managed)
+        .arg("run")
+        .args(flags)
+        .arg("--")
+        .arg(fixture_server())
+        .arg("--record")
+        .arg(&record);
+    let mut session = Session::spawn(cmd);
+    session.initialize_fixture();
+    (session, record)
+}
+
+#[test]
+fn approved_scope_flags_only_narrow_a_managed_policy() {
+    let thoth = Thoth::new("dev");
+    // `*` approves sleep only; the flag names echo: with a managed policy the flag narrows, so neither runs.
+    let (mut s, record) = start_managed(
+        &thoth,
+        &["--agent-id", "someone-else", "--approved-scope", "echo"],
+    );
+    let resp = call(&mut s, 1, "echo", json!({"marker": "widened-echo"}));
+    assert_eq!(refusal(&resp, -32001)["decision"], "BLOCK", "{resp}");
+    let resp = call(
+        &mut s,
+        2,
+        "sleep",
+        json!({"ms": 1, "marker": "narrowed-sleep"}),
+    );
+    assert_eq!(refusal(&resp, -32001)["decision"], "BLOCK", "{resp}");
+    // A flag naming an approved tool keeps it.
+    let (mut t, _) = start_managed(
+        &Thoth::new("dev"),
+        &[
+            "--agent-id",
+            "someone-else",
+            "--approved-scope",
+            "sleep,echo",
+        ],
+    );
+    let slept = call(&mut t, 1, "sleep", json!({"ms": 1}));
+    assert_eq!(slept["result"]["content"][0]["text"], "slept 1", "{slept}");
+    let _ = call(&mut s, 3, "sleep", json!({"ms": 1}));
+    assert_never_recorded(&record, "widened-echo");
+    assert_never_recorded(&record, "narrowed-sleep");
+}
+
+#[test]
+fn an_agent_id_the_user_picks_only_narrows_the_managed_star_entry() {
+    // `fixture` approves ec?o and sl*; `*` approves sleep. Picking `--agent-id fixture` gets no more than `*`.
+    let thoth = Thoth::new("dev");
+    let (mut s, record) = start_managed(&thoth, &["--agent-id", "fixture"]);
+    let slept = call(&mut s, 1, "sleep", json!({"ms": 1}));
+    assert_eq!(slept["result"]["content"][0]["text"], "slept 1", "{slept}");
+    let inside = json!({"path": INSIDE, "marker": "agent-echo"});
+    let resp = call(&mut s, 2, "echo", inside);
+    assert_eq!(refusal(&resp, -32001)["decision"], "BLOCK", "{resp}");
+    // The agent entry's own denials and step-ups still apply.
+    let resp = call(&mut s, 3, "garbage", json!({"marker": "agent-garbage"}));
+    assert!(reason(&resp).contains("denied"), "{resp}");
+    let resp = call(&mut s, 4, "big", json!({"bytes": 1, "marker": "agent-big"}));
+    assert_eq!(refusal(&resp, -32002)["decision"], "STEP_UP", "{resp}");
+    let _ = call(&mut s, 5, "sleep", json!({"ms": 1}));
+    for marker in ["agent-echo", "agent-garbage", "agent-big"] {
+        assert_never_recorded(&record, marker);
+    }
+}
+
+#[test]
+fn the_user_cannot_pick_a_laxer_mode_than_a_managed_policy() {
+    let thoth = Thoth::new("dev");
+    let (mut s, record) = start_managed(
+        &thoth,
+        &[
+            "--agent-id",
+            "someone-else",
+            "--enforcement-mode",
+            "observe",
+        ],
+    );
+    // Out of scope under the managed policy: observe would forward it; the policy's mode (block) holds.
+    let resp = call(&mut s, 1, "echo", json!({"marker": "observe-echo"}));
+    assert_eq!(refusal(&resp, -32001)["decision"], "BLOCK", "{resp}");
+    let _ = call(&mut s, 2, "sleep", json!({"ms": 1}));
+    assert_never_recorded(&record, "observe-echo");
+    // Step-up is laxer than the default block, so it is ignored too; under a policy whose default_mode is
+    // observe, a stricter mode is the user's to pick.
+    let (mut t, _) = start_managed(
+        &Thoth::new("dev"),
+        &[
+            "--agent-id",
+            "someone-else",
+            "--enforcement-mode",
+            "step_up",
+        ],
+    );
+    let resp = call(&mut t, 1, "echo", json!({}));
+    assert_eq!(refusal(&resp, -32001)["decision"], "BLOCK", "{resp}");
+    let lax = Thoth::new("dev");
+    let mut file = read_json(&policy());
+    file["default_mode"] = json!("observe");
+    let path = lax.home.path().join("observe-policy.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let (mut u, _) = start_managed_with(
+        &lax,
+        &path,
+        &[
+            "--agent-id",
+            "someone-else",
+            "--enforcement-mode",
+            "step_up",
+        ],
+    );
+    let resp = call(&mut u, 1, "echo", json!({}));
+    assert_eq!(refusal(&resp, -32002)["decision"], "STEP_UP", "{resp}");
+}

@@ -663,7 +663,11 @@ fn managed_settings_disable_or_pin_updates() {
         managed.to_str().unwrap().into(),
     ));
 
-    std::fs::write(&managed, r#"{"THOTH_UPDATE_DISABLED": true}"#).unwrap();
+    std::fs::write(
+        &managed,
+        r#"{"THOTH_ENV": "dev", "THOTH_UPDATE_DISABLED": true}"#,
+    )
+    .unwrap();
     let stderr = f.assert_refused(&[], "self-update is disabled");
     assert!(stderr.contains("MDM"), "{stderr}");
     assert!(
@@ -673,7 +677,7 @@ fn managed_settings_disable_or_pin_updates() {
 
     std::fs::write(
         &managed,
-        r#"{"THOTH_UPDATE_PINNED_VERSION": "9.0.0", "THOTH_UPDATE_CHANNEL": "stable"}"#,
+        r#"{"THOTH_ENV": "dev", "THOTH_UPDATE_PINNED_VERSION": "9.0.0", "THOTH_UPDATE_CHANNEL": "stable"}"#,
     )
     .unwrap();
     let report = json_of(&f.update(&["--check", "--json"]));
@@ -706,7 +710,11 @@ fn managed_settings_disable_or_pin_updates() {
     );
 
     // A managed pin that is not semver is a doctor problem (and refuses updates).
-    std::fs::write(&managed, r#"{"THOTH_UPDATE_PINNED_VERSION": "latest"}"#).unwrap();
+    std::fs::write(
+        &managed,
+        r#"{"THOTH_ENV": "dev", "THOTH_UPDATE_PINNED_VERSION": "latest"}"#,
+    )
+    .unwrap();
     let out = f
         .command("dev")
         .args(["doctor", "--json"])
@@ -797,7 +805,11 @@ fn a_progress_bar_only_for_a_person_at_a_terminal() {
         f.publish(&[("v9.0.0", false, &dist)]);
         if managed {
             let path = f.home.path().join("managed.json");
-            std::fs::write(&path, r#"{"THOTH_UPDATE_CHANNEL": "stable"}"#).unwrap();
+            std::fs::write(
+                &path,
+                r#"{"THOTH_ENV": "dev", "THOTH_UPDATE_CHANNEL": "stable"}"#,
+            )
+            .unwrap();
             f.env.push((
                 "THOTH_MANAGED_SETTINGS_FILE".into(),
                 path.to_str().unwrap().into(),
@@ -819,4 +831,99 @@ fn a_progress_bar_only_for_a_person_at_a_terminal() {
     let shown = on_terminal(&f, "").unwrap_or_default();
     assert!(shown.contains("thoth updated"), "{shown}");
     assert!(!shown.contains(&bar), "no bar under MDM: {shown}");
+}
+
+// ---- a release server that stalls --------------------------------------------------------------------------
+
+/// How the hand-written server misbehaves.
+#[derive(Clone, Copy)]
+enum Stall {
+    /// Accept the release lookup and never answer.
+    Lookup,
+    /// Answer the lookup; every download sends its headers and a few body bytes, then nothing.
+    MidBody,
+}
+
+/// A loopback HTTP server (plain TCP, so it can stop mid-body) that holds each stalled connection open until
+/// the client gives up: it blocks reading the socket, which ends when thoth closes it.
+fn stalling_server(stall: Stall) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let base = url.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let base = base.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match conn.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+                let hold = |mut conn: std::net::TcpStream| {
+                    let mut sink = [0u8; 64];
+                    while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
+                };
+                match (stall, path.starts_with("/repos/")) {
+                    (Stall::Lookup, true) => hold(conn),
+                    (Stall::MidBody, true) => {
+                        let names = [
+                            asset_name().to_owned(),
+                            format!("{}.minisig", asset_name()),
+                            "checksums.sha256".to_owned(),
+                        ];
+                        let assets: Vec<Value> = names
+                            .iter()
+                            .map(|n| json!({"name": n, "size": 1000, "browser_download_url": format!("{base}/download/v9.0.0/{n}")}))
+                            .collect();
+                        let body = json!([{"tag_name": "v9.0.0", "prerelease": false, "draft": false, "assets": assets}]).to_string();
+                        let _ = write!(conn, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                        hold(conn);
+                    }
+                    (_, false) => {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\n0123456789");
+                        let _ = conn.flush();
+                        hold(conn);
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_release_server_that_stalls_ends_with_a_clear_error_in_seconds() {
+    for (stall, label) in [(Stall::Lookup, "lookup"), (Stall::MidBody, "download")] {
+        let mut f = Fixture::new();
+        f.env
+            .push(("THOTH_UPDATE_URL".into(), stalling_server(stall)));
+        // The total bound is far away: only the stall bound can end this.
+        f.env
+            .push(("THOTH_UPDATE_TIMEOUT_SECONDS".into(), "120".into()));
+        f.env
+            .push(("THOTH_UPDATE_STALL_SECONDS".into(), "2".into()));
+        let started = std::time::Instant::now();
+        let stderr = f.assert_refused(&[], "THOTH_UPDATE_STALL_SECONDS");
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{label}: took {took:?}"
+        );
+        assert!(stderr.contains("sent nothing for 2 s"), "{label}: {stderr}");
+    }
+}
+
+#[test]
+fn the_default_stall_bound_ends_a_hung_update_within_a_minute() {
+    let stall = thoth::settings::keys::get("THOTH_UPDATE_STALL_SECONDS").unwrap();
+    let seconds: u64 = stall.default.unwrap().parse().unwrap();
+    assert!((1..60).contains(&seconds), "{seconds}");
+    assert_eq!(seconds, thoth::update::config::DEFAULT_STALL_SECONDS);
 }

@@ -126,6 +126,23 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix: Some("ask your administrator to fix the key name (thoth doctor --json lists the valid names)".into()),
         });
     }
+    for problem in &settings.managed_problems {
+        problems.push(Problem {
+            check: "managed_settings",
+            problem: problem.clone(),
+            fix: Some(
+                "ask your administrator to fix this managed value; until then it fails closed"
+                    .into(),
+            ),
+        });
+    }
+    for problem in &settings.untrusted_files {
+        problems.push(Problem {
+            check: "file_permissions",
+            problem: problem.clone(),
+            fix: Some("chmod go-w the file (and its folder) and own it yourself; outside THOTH_ENV=dev thoth refuses it".into()),
+        });
+    }
     let runtime = crate::runtime_user::check(settings);
     for problem in &runtime.problems {
         problems.push(Problem {

@@ -82,12 +82,14 @@ impl Hint for Error {
     }
 }
 
-/// Connect and total timeouts of every request.
+/// Connect, total and read-stall timeouts of every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     pub connect: Duration,
     /// From sending the request to the end of the response body.
     pub total: Duration,
+    /// Longest wait for the next byte (answer headers or body) once connected; none: only `total` bounds it.
+    pub stall: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -95,6 +97,7 @@ impl Default for Timeouts {
         Timeouts {
             connect: CONNECT_TIMEOUT,
             total: TOTAL_TIMEOUT,
+            stall: None,
         }
     }
 }
@@ -129,7 +132,11 @@ impl NetClient {
     pub fn new(settings: &Settings, timeouts: Timeouts) -> Result<NetClient, Error> {
         let aws = aws_backing(settings)?;
         let tls = tls_config(settings)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(stall) = timeouts.stall {
+            builder = builder.read_timeout(stall);
+        }
+        let http = builder
             .use_preconfigured_tls(tls)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)

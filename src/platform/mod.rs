@@ -3,6 +3,8 @@
 //! (STYLE.md §9).
 
 pub mod binary;
+pub mod environ;
+pub mod file_trust;
 pub mod managed_paths;
 pub mod paths;
 #[cfg(windows)]

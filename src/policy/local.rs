@@ -44,6 +44,19 @@ pub struct FileScope {
     /// `--approved-scope` names (exact).
     extra: HashSet<String>,
     constraints: Vec<(WildMatch, Constraint)>,
+    /// A managed policy (`FileScope::managed`): `--approved-scope` names narrow the approved set instead of
+    /// adding to it.
+    extra_narrows: bool,
+    /// A managed policy's `*` entry, bounding what an agent's own entry may approve (an agent id is the
+    /// user's to pick, so its entry may only narrow the defaults).
+    ceiling: Option<Ceiling>,
+}
+
+/// What the `*` entry approves (with its intent's list), as a bound on an agent's own entry.
+#[derive(Debug, Clone)]
+struct Ceiling {
+    approved: Globs,
+    intent: Option<(String, Globs)>,
 }
 
 /// A set of tool-name globs.
@@ -112,16 +125,58 @@ impl FileScope {
                         .map(|c| (WildMatch::new(glob.as_str()), c.clone()))
                 })
                 .collect(),
+            extra_narrows: false,
+            ceiling: None,
         }
     }
 
-    /// Approved without a step-up: `approved_tools` (narrowed by the intent) or an `--approved-scope` name.
+    /// `new` for a policy the user must not widen (named by managed settings): `--approved-scope` names
+    /// only narrow it, and an agent's own entry only narrows `*`: a tool must be approved by both, and the
+    /// `*` entry's step-up, denied lists and constraints apply too. Without a `*` entry, an agent's own
+    /// entry approves nothing (its denials still apply).
+    pub fn managed(
+        file: &PolicyFile,
+        agent_id: &str,
+        session_intent: Option<&str>,
+        extra_scope: &[String],
+    ) -> FileScope {
+        let mut scope = FileScope::new(file, agent_id, session_intent, extra_scope);
+        scope.extra_narrows = true;
+        if scope.entry.as_deref().is_some_and(|e| e != "*") {
+            let star = file.agents.get("*");
+            let none = AgentPolicy::default();
+            let star = star.unwrap_or(&none);
+            scope.ceiling = Some(Ceiling {
+                approved: Globs::new(&star.approved_tools),
+                intent: select_intent(star, agent_id, session_intent),
+            });
+            scope.step_up.0.extend(Globs::new(&star.step_up_tools).0);
+            scope.denied.0.extend(Globs::new(&star.denied_tools).0);
+            scope
+                .constraints
+                .extend(star.arguments.iter().flat_map(|(glob, list)| {
+                    list.iter()
+                        .map(|c| (WildMatch::new(glob.as_str()), c.clone()))
+                }));
+        }
+        scope
+    }
+
+    /// Approved without a step-up: `approved_tools` (narrowed by the intent) or an `--approved-scope` name
+    /// (for a managed policy: approved by it, and by `*`, and named by `--approved-scope` when any is given).
     fn is_approved(&self, name: &str) -> bool {
         let by_file = self.approved.matches(name)
             && self
                 .intent
                 .as_ref()
-                .is_none_or(|(_, list)| list.matches(name));
+                .is_none_or(|(_, list)| list.matches(name))
+            && self.ceiling.as_ref().is_none_or(|c| {
+                c.approved.matches(name)
+                    && c.intent.as_ref().is_none_or(|(_, list)| list.matches(name))
+            });
+        if self.extra_narrows {
+            return by_file && (self.extra.is_empty() || self.extra.contains(name));
+        }
         by_file || self.extra.contains(name)
     }
 
@@ -334,6 +389,13 @@ impl LocalPolicy {
         let mut scope: Vec<String> = match &self.scope {
             Scope::Unconfigured(_) => Vec::new(),
             Scope::Tools(tools) => tools.iter().cloned().collect(),
+            // A managed policy narrowed by `--approved-scope`: the names it still approves.
+            Scope::File(file) if file.extra_narrows && !file.extra.is_empty() => file
+                .extra
+                .iter()
+                .filter(|name| file.is_approved(name))
+                .cloned()
+                .collect(),
             Scope::File(file) => {
                 let globs = match &file.intent {
                     Some((_, list)) => list,
@@ -361,6 +423,19 @@ impl LocalPolicy {
         extra_scope: &[String],
     ) -> LocalPolicy {
         let scope = FileScope::new(file, agent_id, session_intent, extra_scope);
+        LocalPolicy::new(Scope::File(Box::new(scope)), mode)
+    }
+
+    /// `from_file` for a policy named by managed settings: nothing the user picks widens it
+    /// (`FileScope::managed`).
+    pub fn from_managed_file(
+        file: &PolicyFile,
+        agent_id: &str,
+        session_intent: Option<&str>,
+        mode: Mode,
+        extra_scope: &[String],
+    ) -> LocalPolicy {
+        let scope = FileScope::managed(file, agent_id, session_intent, extra_scope);
         LocalPolicy::new(Scope::File(Box::new(scope)), mode)
     }
 

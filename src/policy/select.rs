@@ -1,6 +1,7 @@
 //! Which local policy governs a session (DESIGN.md §3): THOTH_POLICY_FILE (`--policy`, env, or managed — a
 //! managed one wins), else `~/.thoth/policy.json` when it exists; plus `--approved-scope` names; else no policy,
-//! where THOTH_ENV decides. The mode is the settings' (managed > flag > env), else the file's `default_mode`,
+//! where THOTH_ENV decides. A managed policy is never widened by the user: `--approved-scope` narrows it, an
+//! agent's entry narrows `*` (`FileScope::managed`), and the mode may only be stricter than its default_mode. The mode is the settings' (managed > flag > env), else the file's `default_mode`,
 //! else block. The session intent is `--session-intent`, else `intent_map.json`'s entry for the agent.
 
 use std::collections::{BTreeMap, HashSet};
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::file::{self, PolicyFile};
 use super::local::{LocalPolicy, Scope};
 use super::{Error, Mode};
-use crate::settings::{Environment, Settings, Source, Sourced};
+use crate::settings::{narrow, Environment, Settings, Source, Sourced};
 
 /// Where the session's policy came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +45,35 @@ pub fn select(
         )),
         None => intent_from_map(settings.thoth_dir.as_deref(), agent_id),
     };
+    let managed = matches!(
+        &file,
+        Some((
+            _,
+            PolicySource::File {
+                named_by: Source::Managed(_),
+                ..
+            }
+        ))
+    );
     let mode = match (&file, &settings.enforcement_mode.source) {
+        (_, Source::Managed(_)) => settings.enforcement_mode.clone(),
+        // A managed policy's mode (its default_mode, else block) is a floor the user may only narrow.
+        (Some((f, _)), user) if managed => {
+            let floor = Sourced::new(
+                f.default_mode.unwrap_or(Mode::Block),
+                Source::Managed("the managed policy file's default_mode (else block)".into()),
+            );
+            let wanted = &settings.enforcement_mode;
+            let rank = |m: Mode| narrow::rank("THOTH_ENFORCEMENT_MODE", m.as_str());
+            if *user != Source::Default && rank(wanted.value) < rank(floor.value) {
+                wanted.clone()
+            } else {
+                if *user != Source::Default && wanted.value != floor.value {
+                    tracing::warn!(mode = wanted.value.as_str(), source = %wanted.source, floor = floor.value.as_str(), "ignored: it would widen the managed policy's mode");
+                }
+                floor
+            }
+        }
         (Some((f, _)), Source::Default) if f.default_mode.is_some() => Sourced::new(
             f.default_mode.unwrap_or(Mode::Block),
             Source::Profile("policy file default_mode".into()),
@@ -58,6 +87,10 @@ pub fn select(
         .collect();
     let intent = session_intent.as_ref().map(|i| i.value.as_str());
     let (policy, source) = match file {
+        Some((f, source)) if managed => (
+            LocalPolicy::from_managed_file(&f, agent_id, intent, mode.value, &scope),
+            source,
+        ),
         Some((f, source)) => (
             LocalPolicy::from_file(&f, agent_id, intent, mode.value, &scope),
             source,

@@ -122,6 +122,8 @@ pub fn run(
     platform::tune_allocator();
     // Everything that reads files happens here, before the event loop exists.
     let prepared = prepare(&args, settings);
+    // The server is our child, as the same user: it must not find the secrets in our environment block.
+    crate::settings::scrub_process_secrets();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

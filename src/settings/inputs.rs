@@ -23,6 +23,12 @@ pub struct Inputs {
     pub managed: BTreeMap<String, FileValue>,
     /// Managed sources that exist but could not be read.
     pub managed_problems: Vec<String>,
+    /// Keys whose managed value cannot be used (`value` is the problem): they fail closed.
+    pub managed_bad: BTreeMap<String, FileValue>,
+    /// Some managed source exists (even empty or broken): the user's THOTH_ENV cannot make it dev.
+    pub managed_present: bool,
+    /// Trusted files found writable by other users before settings were resolved (the managed stand-in).
+    pub untrusted: Vec<String>,
     /// Values given by command-line flags, by key name.
     pub flags: BTreeMap<&'static str, String>,
     /// The user's home folder.
@@ -37,6 +43,9 @@ impl std::fmt::Debug for Inputs {
             .field("profile", &self.profile.keys().collect::<Vec<_>>())
             .field("managed", &self.managed.keys().collect::<Vec<_>>())
             .field("managed_problems", &self.managed_problems)
+            .field("managed_bad", &self.managed_bad)
+            .field("managed_present", &self.managed_present)
+            .field("untrusted", &self.untrusted)
             .field("flags", &self.flags.keys().collect::<Vec<_>>())
             .field("home", &self.home)
             .finish()
@@ -62,6 +71,9 @@ impl Inputs {
             profile,
             managed: managed.values,
             managed_problems: managed.problems,
+            managed_bad: managed.bad,
+            managed_present: managed.present,
+            untrusted: managed.untrusted,
             flags: BTreeMap::new(),
             home,
         })

@@ -333,6 +333,12 @@ pub const KEYS: &[KeyDef] = &[
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
     key(
+        "THOTH_UPDATE_STALL_SECONDS",
+        Kind::Seconds,
+        Some("30"),
+        "longest `thoth update` waits for the next byte from the release server",
+    ),
+    key(
         "THOTH_AUDIT_MAX_FILE_BYTES",
         Kind::Seconds,
         Some("16777216"),

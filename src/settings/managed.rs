@@ -18,6 +18,7 @@ use crate::platform::managed_paths::{
 
 pub use reg_export::{
     from_reg_export, from_reg_export_at, from_reg_export_bytes, from_reg_export_bytes_at,
+    reg_export_entries,
 };
 
 /// What errors and origins name when the caller does not say which file the bytes came from.
@@ -37,9 +38,13 @@ pub struct ManagedValue {
 /// Managed values by setting name (the environment variable's name, e.g. `THOTH_TENANT_ID`), sorted.
 pub type ManagedValues = BTreeMap<String, ManagedValue>;
 
+/// Every key one source sets: its value, or why that one value cannot be used. A bad value spoils only its
+/// own key (which then fails closed in `settings::resolve`); the source's other values still apply.
+pub type ManagedEntries = BTreeMap<String, Result<ManagedValue, ManagedError>>;
+
 /// A managed-settings source that cannot be used. Each message names the file (or key) and, where it can,
 /// the setting or line.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManagedError {
     #[error("{origin}: cannot be read: {cause}")]
@@ -85,6 +90,22 @@ pub enum ValueProblem {
     Malformed(String),
 }
 
+impl ManagedError {
+    /// The file or registry key the error is about.
+    pub fn origin(&self) -> &str {
+        match self {
+            ManagedError::Unreadable { origin, .. }
+            | ManagedError::Plist { origin, .. }
+            | ManagedError::Json { origin, .. }
+            | ManagedError::NotADictionary { origin, .. }
+            | ManagedError::BadValue { origin, .. }
+            | ManagedError::NotARegExport { origin }
+            | ManagedError::RegExportLine { origin, .. }
+            | ManagedError::Encoding { origin, .. } => origin,
+        }
+    }
+}
+
 impl crate::error::Hint for ManagedError {
     fn hint(&self) -> Option<String> {
         Some(match self {
@@ -114,11 +135,45 @@ pub fn load_system_checked(user: Option<&str>) -> Loaded {
     merge_sources(managed_paths::system_sources(user))
 }
 
-/// Managed values, and the sources that were there but unusable (each error names its file or key).
+/// Managed values, the keys whose managed value is unusable, and the sources that were there but unusable
+/// as a whole (each error names its file or key).
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub values: ManagedValues,
+    /// Keys a source sets to a value that cannot be used: locked, failing closed (never filled from a
+    /// lower source, never left to the user).
+    pub bad: BTreeMap<String, ManagedError>,
     pub problems: Vec<ManagedError>,
+    /// Some source exists (even empty or broken): this machine is managed.
+    pub present: bool,
+}
+
+impl Loaded {
+    /// Add one source's entries below the ones already there.
+    pub fn add(&mut self, entries: ManagedEntries) {
+        self.present = true;
+        for (key, entry) in entries {
+            if self.values.contains_key(&key) || self.bad.contains_key(&key) {
+                continue;
+            }
+            match entry {
+                Ok(value) => {
+                    self.values.insert(key, value);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "managed value unusable: it fails closed");
+                    self.bad.insert(key, error);
+                }
+            }
+        }
+    }
+
+    /// A source that exists but cannot be used at all.
+    pub fn add_problem(&mut self, error: ManagedError) {
+        tracing::warn!(%error, "managed settings source unusable");
+        self.present = true;
+        self.problems.push(error);
+    }
 }
 
 /// Parse each source and merge them: a later source only fills keys the earlier ones lack.
@@ -126,44 +181,41 @@ fn merge_sources(sources: Vec<RawSource>) -> Loaded {
     let mut loaded = Loaded::default();
     for source in sources {
         match parse_source(source) {
-            Ok(values) => fill_missing(&mut loaded.values, values),
-            Err(error) => {
-                tracing::warn!(%error, "managed settings ignored");
-                loaded.problems.push(error);
-            }
+            Ok(None) => {}
+            Ok(Some(entries)) => loaded.add(entries),
+            Err(error) => loaded.add_problem(error),
         }
     }
     loaded
 }
 
-fn parse_source(source: RawSource) -> Result<ManagedValues, ManagedError> {
+/// A source's entries; `None` when nothing is deployed there.
+fn parse_source(source: RawSource) -> Result<Option<ManagedEntries>, ManagedError> {
     let origin = source.origin;
     match source.content {
         RawContent::Missing => {
             tracing::debug!(origin, "no managed settings here");
-            Ok(ManagedValues::new())
+            Ok(None)
         }
         RawContent::Unreadable(error) => Err(ManagedError::Unreadable {
             origin,
             cause: error.to_string(),
         }),
-        RawContent::Plist(bytes) => from_plist_at(&bytes, &origin),
+        RawContent::Plist(bytes) => plist_entries(&bytes, &origin).map(Some),
         RawContent::Json(bytes) => match std::str::from_utf8(&bytes) {
-            Ok(text) => from_json_at(text, &origin),
+            Ok(text) => json_entries(text, &origin).map(Some),
             Err(_) => Err(ManagedError::Encoding {
                 origin,
                 expected: "UTF-8",
             }),
         },
-        RawContent::Registry(values) => from_registry(&origin, &values),
+        RawContent::Registry(values) => Ok(Some(registry_entries(&origin, &values))),
     }
 }
 
-/// Add the entries of `lower` whose keys `values` does not have yet.
-fn fill_missing(values: &mut ManagedValues, lower: ManagedValues) {
-    for (key, value) in lower {
-        values.entry(key).or_insert(value);
-    }
+/// Entries as plain values, or the first bad one (the strict parsers).
+fn strict(entries: ManagedEntries) -> Result<ManagedValues, ManagedError> {
+    entries.into_iter().map(|(k, v)| Ok((k, v?))).collect()
 }
 
 /// macOS managed preferences, an XML or binary plist whose top level is a dictionary. Values and errors name
@@ -174,6 +226,11 @@ pub fn from_plist(bytes: &[u8]) -> Result<ManagedValues, ManagedError> {
 
 /// `from_plist` for the file at `origin` (its path).
 pub fn from_plist_at(bytes: &[u8], origin: &str) -> Result<ManagedValues, ManagedError> {
+    strict(plist_entries(bytes, origin)?)
+}
+
+/// The plist's entries; only a file that is not a dictionary plist fails as a whole.
+pub fn plist_entries(bytes: &[u8], origin: &str) -> Result<ManagedEntries, ManagedError> {
     let root = plist::Value::from_reader(Cursor::new(bytes)).map_err(|e| ManagedError::Plist {
         origin: origin.to_owned(),
         cause: e.to_string(),
@@ -184,13 +241,15 @@ pub fn from_plist_at(bytes: &[u8], origin: &str) -> Result<ManagedValues, Manage
             found: plist_type_name(&root),
         });
     };
-    dictionary
+    Ok(dictionary
         .iter()
         .map(|(key, value)| {
-            let text = plist_scalar(value).map_err(|problem| bad_value(origin, key, problem))?;
-            Ok((key.clone(), managed(text, origin)))
+            let entry = plist_scalar(value)
+                .map(|text| managed(text, origin))
+                .map_err(|problem| bad_value(origin, key, problem));
+            (key.clone(), entry)
         })
-        .collect()
+        .collect())
 }
 
 fn plist_scalar(value: &plist::Value) -> Result<String, ValueProblem> {
@@ -226,6 +285,11 @@ pub fn from_json(text: &str) -> Result<ManagedValues, ManagedError> {
 
 /// `from_json` for the file at `origin` (its path).
 pub fn from_json_at(text: &str, origin: &str) -> Result<ManagedValues, ManagedError> {
+    strict(json_entries(text, origin)?)
+}
+
+/// The JSON object's entries; only a file that is not a JSON object fails as a whole.
+pub fn json_entries(text: &str, origin: &str) -> Result<ManagedEntries, ManagedError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root: serde_json::Value = serde_json::from_str(text).map_err(|e| ManagedError::Json {
         origin: origin.to_owned(),
@@ -237,13 +301,15 @@ pub fn from_json_at(text: &str, origin: &str) -> Result<ManagedValues, ManagedEr
             found: json_type_name(&root),
         });
     };
-    object
+    Ok(object
         .iter()
         .map(|(key, value)| {
-            let text = json_scalar(value).map_err(|problem| bad_value(origin, key, problem))?;
-            Ok((key.clone(), managed(text, origin)))
+            let entry = json_scalar(value)
+                .map(|text| managed(text, origin))
+                .map_err(|problem| bad_value(origin, key, problem));
+            (key.clone(), entry)
         })
-        .collect()
+        .collect())
 }
 
 fn json_scalar(value: &serde_json::Value) -> Result<String, ValueProblem> {
@@ -285,20 +351,23 @@ fn real_text(number: f64) -> Result<String, ValueProblem> {
 /// Value names are case-insensitive in the registry, so they are upper-cased here; each origin keeps the name
 /// as written. The default value (empty name) is not a setting and is skipped.
 pub fn from_registry(key: &str, values: &[RegistryValue]) -> Result<ManagedValues, ManagedError> {
+    strict(registry_entries(key, values))
+}
+
+/// `from_registry`, keeping each value's own problem.
+pub fn registry_entries(key: &str, values: &[RegistryValue]) -> ManagedEntries {
     values
         .iter()
         .filter(|value| !value.name.is_empty())
         .map(|value| {
             let origin = format!(r"{key}\{}", value.name);
-            let text =
-                registry_scalar(value).map_err(|problem| bad_value(key, &value.name, problem))?;
-            Ok((
-                value.name.to_ascii_uppercase(),
-                ManagedValue {
+            let entry = registry_scalar(value)
+                .map(|text| ManagedValue {
                     value: text,
                     origin,
-                },
-            ))
+                })
+                .map_err(|problem| bad_value(key, &value.name, problem));
+            (value.name.to_ascii_uppercase(), entry)
         })
         .collect()
 }

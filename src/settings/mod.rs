@@ -7,7 +7,9 @@ pub mod inputs;
 pub mod keys;
 pub mod managed;
 pub mod managed_source;
+pub mod narrow;
 pub mod resolve;
+pub mod trust;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -139,6 +141,10 @@ pub struct Settings {
     pub thoth_dir: Option<PathBuf>,
     /// Keys in managed settings that thoth does not know (reported by doctor, otherwise ignored).
     pub unknown_managed_keys: Vec<String>,
+    /// Managed values that could not be used and failed closed to their strictest value (doctor, health).
+    pub managed_problems: Vec<String>,
+    /// Trusted files other users can write (only in dev, where they are warned about, not refused).
+    pub untrusted_files: Vec<String>,
 }
 
 impl Settings {
@@ -188,6 +194,17 @@ pub enum Error {
     Profile { path: String, error: String },
     #[error("the MDM-managed settings cannot be read: {}", .problems.join("; "))]
     Managed { problems: Vec<String> },
+    #[error("{name} is set by managed settings ({origin}) to a value that cannot be used, so thoth refuses to guess it: {problem}")]
+    ManagedValue {
+        name: &'static str,
+        origin: String,
+        problem: String,
+    },
+    #[error("refusing files other users can change (THOTH_ENV is {environment}): {}", .problems.join("; "))]
+    Untrusted {
+        environment: &'static str,
+        problems: Vec<String>,
+    },
 }
 
 impl crate::error::Hint for Error {
@@ -211,7 +228,13 @@ impl crate::error::Hint for Error {
             Error::File { name, .. } => format!("point {name} at a readable file, or unset it"),
             Error::Profile { path, .. } => format!("fix {path} (or move it aside)"),
             Error::Managed { .. } => {
-                "ask your administrator to fix the managed settings profile; until then thoth refuses to run outside THOTH_ENV=dev, since it cannot tell what they lock".into()
+                "ask your administrator to fix the managed settings profile; until then thoth refuses to run (THOTH_ENV=dev included), since it cannot tell what they lock".into()
+            }
+            Error::ManagedValue { name, origin, .. } => {
+                format!("{name} is set by your administrator in {origin}; ask them to fix it")
+            }
+            Error::Untrusted { .. } => {
+                "make each file writable by its owner only (chmod go-w FILE; chown it to yourself or root), or point the setting at one that is".into()
             }
         })
     }
@@ -224,6 +247,17 @@ pub fn resolve(global: &GlobalArgs) -> Result<Settings, Error> {
         inputs.flags.insert("THOTH_LOG", level.clone());
     }
     resolve::resolve(inputs)
+}
+
+/// Overwrite the values of this process's secret variables (`keys::is_secret_env`) in its environment
+/// block, where a child of the same user could read them (`/proc/<pid>/environ`, `KERN_PROCARGS2`). Call
+/// once settings are resolved and before other threads start: the variables read as empty afterwards.
+pub fn scrub_process_secrets() {
+    let scrubbed = crate::platform::environ::scrub(&keys::is_secret_env);
+    tracing::debug!(
+        scrubbed,
+        "secret values overwritten in the process environment"
+    );
 }
 
 /// The names of the credentials in this process's environment that the upstream server must not inherit.

@@ -1,5 +1,5 @@
-//! Merge the layers into `Settings`: for each declared key, a managed value wins when the key is lockable;
-//! otherwise flags > env > profile > default. Every value is checked by its kind (the error names the key,
+//! Merge the layers into `Settings`: for each declared key, a managed value wins when the key is lockable
+//! (a user may only narrow it: `narrow`); otherwise flags > env > profile > default. Every value is checked by its kind (the error names the key,
 //! the value and its source), then the typed settings and derived URLs are built.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use super::keys::{self, KeyDef, Kind, KEYS};
 use super::{
-    credentials, validate, Environment, Error, FailureDecision, Inputs, Settings, Source, Sourced,
+    credentials, narrow, trust, validate, Environment, Error, FailureDecision, Inputs, Settings,
+    Source, Sourced,
 };
 use crate::policy::Mode;
 
@@ -15,11 +16,17 @@ const DERIVED_FROM: &str = "THOTH_TENANT_ID + THOTH_APEX_DOMAIN";
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 60;
 
 pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
+    // Broken managed sources fail closed in every environment: what they would lock is unknown.
+    if !inputs.managed_problems.is_empty() {
+        return Err(Error::Managed {
+            problems: inputs.managed_problems.clone(),
+        });
+    }
     let mut values = BTreeMap::new();
+    let mut managed_problems = Vec::new();
     for key in KEYS {
-        if let Some(raw) = pick(key, &inputs) {
-            let checked = check(key, &raw)?;
-            values.insert(key.name, Sourced::new(checked, raw.source));
+        if let Some(value) = narrow::pick(key, &inputs, &mut managed_problems)? {
+            values.insert(key.name, value);
         }
     }
     let unknown_managed_keys = inputs
@@ -32,15 +39,6 @@ pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
     let environment = typed(&values, "THOTH_ENV", environment)?
         .unwrap_or(Sourced::new(Environment::Prod, Source::Default));
     let is_dev = environment.value == Environment::Dev;
-    // Broken managed settings fail closed: what they would lock is unknown. Only dev goes on (with a warning).
-    if !inputs.managed_problems.is_empty() {
-        if !is_dev {
-            return Err(Error::Managed {
-                problems: inputs.managed_problems.clone(),
-            });
-        }
-        tracing::warn!(problems = ?inputs.managed_problems, "ignoring unreadable managed settings (THOTH_ENV=dev)");
-    }
     let require_non_root = typed(&values, "THOTH_REQUIRE_NON_ROOT", validate::boolean)?
         .unwrap_or(Sourced::new(!is_dev, Source::Default));
     let tls_verify = typed(&values, "THOTH_TLS_VERIFY", validate::boolean)?
@@ -93,6 +91,20 @@ pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
         govapi_url.as_ref().map(|u| u.value.as_str()),
     )?;
     let govapi_credential = credentials::govapi(&values, enforcer_credential.as_ref());
+    let mut untrusted_files = inputs.untrusted.clone();
+    untrusted_files.extend(trust::problems(&trust::files(
+        &values,
+        thoth_dir.as_deref(),
+    )));
+    if !untrusted_files.is_empty() {
+        if !is_dev {
+            return Err(Error::Untrusted {
+                environment: environment.value.as_str(),
+                problems: untrusted_files,
+            });
+        }
+        tracing::warn!(files = ?untrusted_files, "files other users can change (refused outside THOTH_ENV=dev)");
+    }
     // From here on credentials live only in `Secret`s: the text table keeps a mask.
     for (name, value) in values.iter_mut() {
         if keys::get(name).is_some_and(KeyDef::is_secret) {
@@ -136,48 +148,15 @@ pub fn resolve(inputs: Inputs) -> Result<Settings, Error> {
         govapi_credential,
         thoth_dir,
         unknown_managed_keys,
+        managed_problems,
+        untrusted_files,
         values,
         inputs,
     })
 }
 
-/// The winning raw value of one key.
-fn pick(key: &KeyDef, inputs: &Inputs) -> Option<Sourced<String>> {
-    let managed = || {
-        inputs
-            .managed
-            .get(key.name)
-            .map(|v| Sourced::new(v.value.clone(), Source::Managed(v.origin.clone())))
-    };
-    if key.lockable {
-        if let Some(v) = managed() {
-            return Some(v);
-        }
-    }
-    if let Some(v) = inputs.flags.get(key.name) {
-        return Some(Sourced::new(
-            v.clone(),
-            Source::Flag(key.flag.unwrap_or(key.name)),
-        ));
-    }
-    if let Some(v) = inputs.env.get(key.name) {
-        return Some(Sourced::new(v.clone(), Source::Env(key.name)));
-    }
-    if let Some(v) = inputs.profile.get(key.name) {
-        return Some(Sourced::new(
-            v.value.clone(),
-            Source::Profile(v.origin.clone()),
-        ));
-    }
-    if let Some(v) = managed() {
-        return Some(v);
-    }
-    key.default
-        .map(|d| Sourced::new(d.to_owned(), Source::Default))
-}
-
 /// Check a raw value by its key's kind; returns the normalised text.
-fn check(key: &KeyDef, raw: &Sourced<String>) -> Result<String, Error> {
+pub(super) fn check(key: &KeyDef, raw: &Sourced<String>) -> Result<String, Error> {
     let v = raw.value.trim();
     let result: Result<String, String> = match key.kind {
         Kind::Text | Kind::Path | Kind::Secret => (!v.is_empty())

@@ -397,11 +397,13 @@ fn the_profile_rejects_unknown_settings_and_reads_the_saved_key() {
 }
 
 #[test]
-fn unreadable_managed_settings_fail_closed_outside_dev() {
+fn unreadable_managed_settings_fail_closed_in_every_environment() {
     let mut i = inputs();
     i.managed_problems = vec!["/etc/thoth/managed.json: expected a JSON object".into()];
     let err = resolve::resolve(i.clone()).unwrap_err();
     assert!(err.to_string().contains("managed.json"), "{err}");
+    // A user's THOTH_ENV=dev does not switch management off.
     i.env = env(&[("THOTH_ENV", "dev")]);
-    assert!(resolve::resolve(i).is_ok());
+    let err = resolve::resolve(i).unwrap_err();
+    assert!(err.to_string().contains("managed.json"), "{err}");
 }

@@ -15,6 +15,8 @@ pub const DEFAULT_URL: &str = "https://api.github.com";
 pub const DEFAULT_REPO: &str = "atensecurity/thoth";
 /// THOTH_UPDATE_TIMEOUT_SECONDS when unset.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+/// THOTH_UPDATE_STALL_SECONDS when unset: a server silent this long has stalled.
+pub const DEFAULT_STALL_SECONDS: u64 = 30;
 
 #[derive(Debug)]
 pub struct UpdateConfig {
@@ -26,6 +28,8 @@ pub struct UpdateConfig {
     pub api_url: String,
     pub repo: String,
     pub timeout: Duration,
+    /// Longest wait for the next byte (THOTH_UPDATE_STALL_SECONDS).
+    pub stall: Duration,
     pub keys: TrustedKeys,
     /// A managed setting is in force: no progress bar (nobody is watching an MDM-run update).
     pub managed: bool,
@@ -100,6 +104,14 @@ pub fn resolve(settings: &Settings, args: &UpdateArgs) -> Result<UpdateConfig, E
         })?,
         None => DEFAULT_TIMEOUT_SECONDS,
     };
+    let stall_seconds = match settings.get("THOTH_UPDATE_STALL_SECONDS") {
+        Some(v) => validate::seconds(&v.value).map_err(|expected| Error::Setting {
+            name: "THOTH_UPDATE_STALL_SECONDS",
+            value: v.value.clone(),
+            expected,
+        })?,
+        None => DEFAULT_STALL_SECONDS,
+    };
     let extra = settings.get("THOTH_UPDATE_PUBKEY");
     if extra.is_some() && settings.environment.value != Environment::Dev {
         return Err(Error::PubkeyRefused {
@@ -121,6 +133,7 @@ pub fn resolve(settings: &Settings, args: &UpdateArgs) -> Result<UpdateConfig, E
             .get("THOTH_UPDATE_REPO")
             .map_or(DEFAULT_REPO.into(), |v| v.value.clone()),
         timeout: Duration::from_secs(timeout_seconds.max(1)),
+        stall: Duration::from_secs(stall_seconds.max(1)),
         keys,
         managed: settings
             .values

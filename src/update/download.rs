@@ -94,6 +94,8 @@ async fn get(
     progress: Option<&ProgressBar>,
 ) -> Result<Vec<u8>, Failure> {
     let mut target = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+    let started = std::time::Instant::now();
+    let failed = |err: reqwest::Error| failure(client, started, err);
     let mut hops = 0;
     let mut response = loop {
         check_scheme(&target)?;
@@ -106,7 +108,7 @@ async fn get(
             )
             .send()
             .await
-            .map_err(|e| crate::net::describe(&e.without_url()))?;
+            .map_err(failed)?;
         if !response.status().is_redirection() {
             break response;
         }
@@ -148,7 +150,7 @@ async fn get(
                             expected,
                         }
                     }
-                    _ => Failure::Reason(crate::net::describe(&err.without_url())),
+                    _ => failed(err),
                 });
             }
         };
@@ -161,6 +163,27 @@ async fn get(
         }
     }
     Ok(body)
+}
+
+/// A request error in one line; a timeout says which bound it hit and the setting that sets it.
+fn failure(client: &NetClient, started: std::time::Instant, err: reqwest::Error) -> Failure {
+    let timeouts = client.timeouts();
+    if !err.is_timeout() || err.is_connect() {
+        return Failure::Reason(crate::net::describe(&err.without_url()));
+    }
+    let elapsed = started.elapsed();
+    Failure::Reason(match timeouts.stall {
+        // The total bound fired (give it a little slack: timers are not exact).
+        _ if elapsed + std::time::Duration::from_millis(200) >= timeouts.total => format!(
+            "timed out: no complete answer within {} s (THOTH_UPDATE_TIMEOUT_SECONDS)",
+            timeouts.total.as_secs()
+        ),
+        Some(stall) => format!(
+            "timed out: the server sent nothing for {} s (THOTH_UPDATE_STALL_SECONDS); it stalled",
+            stall.as_secs()
+        ),
+        None => crate::net::describe(&err.without_url()),
+    })
 }
 
 /// https anywhere; http only to loopback (tests, a local mirror), as THOTH_UPDATE_URL allows.

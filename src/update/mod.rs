@@ -77,6 +77,7 @@ fn attempt(
         crate::net::Timeouts {
             connect: CONNECT_TIMEOUT.min(config.timeout),
             total: config.timeout,
+            stall: Some(config.stall.min(config.timeout)),
         },
     )
     .map_err(|e| Error::Lookup {

@@ -175,6 +175,8 @@ pub struct Received {
     /// Lower-cased header names; repeated headers joined with `, `.
     pub headers: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// When it arrived (for tests that measure a cadence from arrivals instead of sleeping).
+    pub at: Instant,
 }
 
 impl Received {
@@ -448,6 +450,7 @@ async fn answer(
             path: path.clone(),
             headers,
             body,
+            at: Instant::now(),
         });
         state.reply(&method, &path)
     };

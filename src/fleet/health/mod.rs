@@ -188,6 +188,16 @@ fn build(
         runtime,
         update,
         settings_error,
+        settings_warnings: settings
+            .as_ref()
+            .map(|s| {
+                s.managed_problems
+                    .iter()
+                    .chain(&s.untrusted_files)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
         now: time::OffsetDateTime::now_utc(),
     })
 }

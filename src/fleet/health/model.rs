@@ -112,6 +112,8 @@ pub struct Facts {
     pub update: Option<serde_json::Value>,
     /// Settings that could not be resolved (the report is then unhealthy).
     pub settings_error: Option<String>,
+    /// Managed values that failed closed, trusted files others can write (dev): degraded, each named.
+    pub settings_warnings: Vec<String>,
     pub now: OffsetDateTime,
 }
 
@@ -126,6 +128,13 @@ pub fn build(facts: Facts) -> HealthReport {
     };
     if let Some(problem) = &facts.settings_error {
         check("settings", CheckStatus::Fail, problem.clone());
+    }
+    if !facts.settings_warnings.is_empty() {
+        check(
+            "managed_settings",
+            CheckStatus::Warn,
+            facts.settings_warnings.join("; "),
+        );
     }
     if facts.runtime.ok() {
         let who = facts.runtime.user.as_deref().unwrap_or("(unknown)");

@@ -2,7 +2,9 @@
 //! registry gives, so the Windows decoding is tested on every OS. A line format: a small hand parser. Only the
 //! Thoth key's own section counts (`HKEY_LOCAL_MACHINE`, then `HKEY_CURRENT_USER` filling gaps).
 
-use super::{fill_missing, from_registry, ManagedError, ManagedValues, UNNAMED_REG_EXPORT};
+use super::{
+    registry_entries, strict, ManagedEntries, ManagedError, ManagedValues, UNNAMED_REG_EXPORT,
+};
 use crate::platform::managed_paths::{
     RegistryValue, REG_BINARY, REG_DWORD, REG_SZ, WINDOWS_MACHINE_KEY, WINDOWS_POLICY_SUBKEY,
     WINDOWS_USER_KEY,
@@ -28,11 +30,16 @@ pub fn from_reg_export_bytes(bytes: &[u8]) -> Result<ManagedValues, ManagedError
 
 /// `from_reg_export_bytes` for the file at `origin` (its path).
 pub fn from_reg_export_bytes_at(bytes: &[u8], origin: &str) -> Result<ManagedValues, ManagedError> {
+    strict(reg_export_entries(bytes, origin)?)
+}
+
+/// The export's entries (a bad value spoils only its own key); an undecodable or malformed file fails whole.
+pub fn reg_export_entries(bytes: &[u8], origin: &str) -> Result<ManagedEntries, ManagedError> {
     let text = decode(bytes).ok_or_else(|| ManagedError::Encoding {
         origin: origin.to_owned(),
         expected: "UTF-8 or UTF-16LE",
     })?;
-    from_reg_export_at(&text, origin)
+    text_entries(&text, origin)
 }
 
 fn decode(bytes: &[u8]) -> Option<String> {
@@ -58,6 +65,10 @@ pub fn from_reg_export(text: &str) -> Result<ManagedValues, ManagedError> {
 
 /// `from_reg_export` for the file at `origin` (its path).
 pub fn from_reg_export_at(text: &str, origin: &str) -> Result<ManagedValues, ManagedError> {
+    strict(text_entries(text, origin)?)
+}
+
+fn text_entries(text: &str, origin: &str) -> Result<ManagedEntries, ManagedError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = logical_lines(text).filter(|(_, line)| !line.trim().is_empty());
     let has_header = lines
@@ -74,12 +85,11 @@ pub fn from_reg_export_at(text: &str, origin: &str) -> Result<ManagedValues, Man
         reason,
     };
     let (machine, user) = policy_key_values(lines, &line_error)?;
-    let mut values = decode_section(WINDOWS_MACHINE_KEY, &machine, &line_error)?;
-    fill_missing(
-        &mut values,
-        decode_section(WINDOWS_USER_KEY, &user, &line_error)?,
-    );
-    Ok(values)
+    let mut entries = decode_section(WINDOWS_MACHINE_KEY, &machine, &line_error);
+    for (key, entry) in decode_section(WINDOWS_USER_KEY, &user, &line_error) {
+        entries.entry(key).or_insert(entry);
+    }
+    Ok(entries)
 }
 
 /// A value and the number of the line it was read from.
@@ -118,19 +128,24 @@ fn decode_section(
     key: &str,
     values: &[NumberedValue],
     line_error: &dyn Fn(usize, String) -> ManagedError,
-) -> Result<ManagedValues, ManagedError> {
-    let mut decoded = ManagedValues::new();
+) -> ManagedEntries {
+    let mut decoded = ManagedEntries::new();
     for (number, value) in values {
-        let one = from_registry(key, std::slice::from_ref(value)).map_err(|e| match e {
-            ManagedError::BadValue { key, problem, .. } => {
-                line_error(*number, format!("{key}: {problem}"))
-            }
-            other => other,
-        })?;
+        let one = registry_entries(key, std::slice::from_ref(value))
+            .into_iter()
+            .map(|(name, entry)| {
+                let entry = entry.map_err(|e| match e {
+                    ManagedError::BadValue { key, problem, .. } => {
+                        line_error(*number, format!("{key}: {problem}"))
+                    }
+                    other => other,
+                });
+                (name, entry)
+            });
         // A name set twice in one section: the later line wins, as it does on import.
         decoded.extend(one);
     }
-    Ok(decoded)
+    decoded
 }
 
 /// Lines joined where regedit wrapped them (a trailing `\`, the next line indented), each with the number of

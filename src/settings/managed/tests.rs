@@ -552,7 +552,44 @@ fn registry_sources_merge_like_files() {
 
 #[test]
 fn load_system_never_panics() {
-    // On the test machine the sources are usually missing; whatever is there, this returns a set.
-    let _ = load_system(Some("nobody"));
-    let _ = load_system_checked(None);
+    // Whatever this machine has, loading it twice gives the same answer, and what it reports agrees with
+    // what the sources are: nothing at all exactly when no source exists.
+    let sources = crate::platform::managed_paths::system_sources(None);
+    let exists = sources
+        .iter()
+        .any(|s| !matches!(s.content, RawContent::Missing));
+    let loaded = load_system_checked(None);
+    assert_eq!(loaded.present, exists);
+    if !exists {
+        assert!(loaded.values.is_empty() && loaded.bad.is_empty() && loaded.problems.is_empty());
+    }
+    assert_eq!(load_system(None), loaded.values);
+    // A user name that is not a plain folder name never reaches a path.
+    assert_eq!(load_system(Some("../../etc")), load_system(None));
+}
+
+#[test]
+fn a_bad_value_spoils_only_its_own_key_in_every_format() {
+    let json = r#"{"THOTH_TENANT_ID": "acme", "THOTH_ENV": [1], "THOTH_FLEET_ID": "f"}"#;
+    let plist = r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>THOTH_TENANT_ID</key><string>acme</string>
+<key>THOTH_ENV</key><array><string>dev</string></array>
+<key>THOTH_FLEET_ID</key><string>f</string>
+</dict></plist>"#;
+    let reg = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\AtenSecurity\\Thoth]\r\n\"THOTH_TENANT_ID\"=\"acme\"\r\n\"THOTH_ENV\"=hex:01,02\r\n\"THOTH_FLEET_ID\"=\"f\"\r\n";
+    for entries in [
+        json_entries(json, "m.json").unwrap(),
+        plist_entries(plist.as_bytes(), "m.plist").unwrap(),
+        reg_export_entries(reg.as_bytes(), "m.reg").unwrap(),
+    ] {
+        let mut loaded = Loaded::default();
+        loaded.add(entries);
+        assert_eq!(
+            plain(&loaded.values),
+            [("THOTH_FLEET_ID", "f"), ("THOTH_TENANT_ID", "acme")]
+        );
+        assert_eq!(loaded.bad.keys().collect::<Vec<_>>(), ["THOTH_ENV"]);
+        assert!(loaded.present);
+    }
 }

@@ -44,6 +44,7 @@ fn facts(state: Option<EndpointState>, govapi: bool) -> Facts {
         runtime: runtime(&[]),
         update: None,
         settings_error: None,
+        settings_warnings: Vec::new(),
         now: at("2026-01-01T00:10:00Z"),
     }
 }
