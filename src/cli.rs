@@ -61,6 +61,9 @@ pub enum Command {
     Health(crate::fleet::health::HealthArgs),
     /// Register with GovAPI when needed and check in once now (a Jamf policy or scheduled task).
     Checkin(CheckinArgs),
+    /// Sign in with SSO (`login`), show the saved session (`status`), sign out (`logout`). Also answers as
+    /// `thothctl auth ...`.
+    Auth(crate::auth::cli_args::AuthArgs),
 }
 
 /// `thoth checkin`.

@@ -24,6 +24,8 @@ pub enum Error {
     Update(#[from] crate::update::Error),
     #[error(transparent)]
     Fleet(#[from] crate::fleet::Error),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -42,6 +44,7 @@ impl Hint for Error {
             Error::Wrap(e) => e.hint(),
             Error::Update(e) => e.hint(),
             Error::Fleet(e) => e.hint(),
+            Error::Auth(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

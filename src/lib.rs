@@ -18,6 +18,7 @@ pub mod runtime_user;
 pub mod settings;
 pub mod update;
 pub mod wrap;
+pub mod auth;
 
 pub use error::Error;
 pub use exit::Exit;
@@ -37,5 +38,6 @@ pub fn run(
         cli::Command::Update(args) => update::run(args, &settings?),
         cli::Command::Health(args) => fleet::health::run(args, settings),
         cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
+        cli::Command::Auth(args) => auth::run(args, settings),
     }
 }

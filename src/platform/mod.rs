@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod managed_paths;
+pub mod opener;
 pub mod paths;
 #[cfg(windows)]
 pub mod registry;
