@@ -2,6 +2,7 @@
 //! its server and decides every `tools/call` before the server sees it (DESIGN.md).
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod exit;
@@ -18,7 +19,6 @@ pub mod runtime_user;
 pub mod settings;
 pub mod update;
 pub mod wrap;
-pub mod auth;
 
 pub use error::Error;
 pub use exit::Exit;

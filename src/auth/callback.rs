@@ -76,16 +76,24 @@ impl Callback {
     }
 }
 
-fn answer<B>(request: &Request<B>, state: &str, tx: &mpsc::Sender<Outcome>) -> Response<Full<Bytes>> {
+fn answer<B>(
+    request: &Request<B>,
+    state: &str,
+    tx: &mpsc::Sender<Outcome>,
+) -> Response<Full<Bytes>> {
     if request.method() != hyper::Method::GET || request.uri().path() != PATH {
         return page(404, "Not found.");
     }
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(
-        request.uri().query().unwrap_or_default().as_bytes(),
-    )
-    .into_owned()
-    .collect();
-    let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     if get("state") != Some(state) {
         tracing::warn!("ignored a sign-in callback whose state is not this login's (a stale tab, or a forged request)");
         return page(400, "This sign-in response does not belong to the waiting `thoth auth login`; it was ignored.");
@@ -105,7 +113,10 @@ fn answer<B>(request: &Request<B>, state: &str, tx: &mpsc::Sender<Outcome>) -> R
     if refused {
         page(200, "Sign-in was not completed. You can close this window.")
     } else {
-        page(200, "Signed in to thoth. You can close this window and return to the terminal.")
+        page(
+            200,
+            "Signed in to thoth. You can close this window and return to the terminal.",
+        )
     }
 }
 

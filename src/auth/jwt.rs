@@ -86,12 +86,22 @@ mod tests {
         assert!(is_expired(Some(&c), 0));
         let later = claims(&jwt(&format!(r#"{{"exp":{}}}"#, now() + 3600))).unwrap();
         assert!(!is_expired(Some(&later), 10));
-        assert!(!is_expired(None, 0), "an opaque token is never known to expire");
+        assert!(
+            !is_expired(None, 0),
+            "an opaque token is never known to expire"
+        );
     }
 
     #[test]
     fn not_jwts_have_no_claims() {
-        for t in ["opaque", "a.b", "a.b.c.d", "x.!!!.y", &jwt("[1]"), &jwt("not json")] {
+        for t in [
+            "opaque",
+            "a.b",
+            "a.b.c.d",
+            "x.!!!.y",
+            &jwt("[1]"),
+            &jwt("not json"),
+        ] {
             assert!(claims(t).is_none(), "{t}");
         }
     }

@@ -32,7 +32,9 @@ pub fn run(args: LoginArgs, settings: &Settings) -> Result<Exit, crate::Error> {
     let (files, tenant) = super::session_files(&settings)?;
     let login_hint = match &args.admin_email {
         Some(email) => Some(crate::settings::validate::email(email).map_err(|expected| {
-            crate::Error::Input(format!("--admin-email {email:?} is not valid: expected {expected}"))
+            crate::Error::Input(format!(
+                "--admin-email {email:?} is not valid: expected {expected}"
+            ))
         })?),
         None => settings.get("THOTH_USER_ID").map(|v| v.value.clone()),
     };
@@ -83,7 +85,8 @@ async fn code(provider: &Provider, login_hint: Option<&str>, open: bool) -> Resu
     let client = provider
         .client()?
         .set_auth_uri(
-            AuthUrl::new(authorization_endpoint).map_err(|e| provider.bad("authorization_endpoint", e))?,
+            AuthUrl::new(authorization_endpoint)
+                .map_err(|e| provider.bad("authorization_endpoint", e))?,
         )
         .set_redirect_uri(
             RedirectUrl::new(redirect_uri.clone()).map_err(|e| provider.bad("redirect_uri", e))?,
@@ -109,7 +112,9 @@ async fn code(provider: &Provider, login_hint: Option<&str>, open: bool) -> Resu
     }
     let code = match callback.wait(state.secret(), CALLBACK_TIMEOUT).await? {
         Outcome::Code(code) => code,
-        Outcome::Refused(why) if why.starts_with("access_denied") => return Err(Error::Denied(why)),
+        Outcome::Refused(why) if why.starts_with("access_denied") => {
+            return Err(Error::Denied(why))
+        }
         Outcome::Refused(why) => {
             return Err(Error::Server {
                 step: "authorization",
@@ -132,9 +137,13 @@ async fn device(provider: &Provider) -> Result<Tokens, Error> {
         .metadata
         .device_authorization_endpoint
         .clone()
-        .ok_or(Error::NoEndpoint("device_authorization_endpoint", "the browser sign-in (without --device)"))?;
+        .ok_or(Error::NoEndpoint(
+            "device_authorization_endpoint",
+            "the browser sign-in (without --device)",
+        ))?;
     let client = provider.client()?.set_device_authorization_url(
-        DeviceAuthorizationUrl::new(endpoint).map_err(|e| provider.bad("device_authorization_endpoint", e))?,
+        DeviceAuthorizationUrl::new(endpoint)
+            .map_err(|e| provider.bad("device_authorization_endpoint", e))?,
     );
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()

@@ -27,7 +27,9 @@ use crate::Exit;
 pub enum Error {
     #[error("no tenant is set, so the session has no name")]
     NoTenant,
-    #[error("no GovAPI URL is set (the session is named after its host, and it is the default issuer)")]
+    #[error(
+        "no GovAPI URL is set (the session is named after its host, and it is the default issuer)"
+    )]
     NoGovApi,
     #[error("no home folder is known, so ~/.thoth/sessions cannot be used")]
     NoHome,
@@ -58,7 +60,10 @@ pub enum Error {
     #[error("the saved SSO session {} has expired and its refresh failed: {detail}", path.display())]
     RefreshFailed { path: PathBuf, detail: String },
     #[error("cannot use {}: {error}", path.display())]
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error(transparent)]
     Home(#[from] crate::home::Error),
     #[error(transparent)]
@@ -107,7 +112,12 @@ pub fn run(
 
 /// The session files for the tenant of `settings`, and the tenant.
 pub fn session_files(settings: &Settings) -> Result<(SessionFiles, String), Error> {
-    let tenant = settings.tenant_id.as_ref().ok_or(Error::NoTenant)?.value.clone();
+    let tenant = settings
+        .tenant_id
+        .as_ref()
+        .ok_or(Error::NoTenant)?
+        .value
+        .clone();
     let govapi = settings.govapi_url.as_ref().ok_or(Error::NoGovApi)?;
     let dir = settings.thoth_dir.as_deref().ok_or(Error::NoHome)?;
     let files = SessionFiles::of(dir, &tenant, &govapi.value).ok_or(Error::NoGovApi)?;
@@ -115,7 +125,9 @@ pub fn session_files(settings: &Settings) -> Result<(SessionFiles, String), Erro
 }
 
 /// Run `future` on a runtime of its own (the commands here are one-shot and synchronous).
-pub fn block_on<T>(future: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

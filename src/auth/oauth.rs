@@ -64,7 +64,9 @@ pub fn http(settings: &Settings) -> Result<reqwest::Client, Error> {
         connect: crate::net::CONNECT_TIMEOUT,
         total: REQUEST_TIMEOUT,
     };
-    Ok(crate::net::NetClient::new(settings, timeouts)?.http().clone())
+    Ok(crate::net::NetClient::new(settings, timeouts)?
+        .http()
+        .clone())
 }
 
 impl Provider {
@@ -86,7 +88,8 @@ impl Provider {
     }
 
     pub fn token_url(&self) -> Result<TokenUrl, Error> {
-        TokenUrl::new(self.metadata.token_endpoint.clone()).map_err(|e| self.bad("token_endpoint", e))
+        TokenUrl::new(self.metadata.token_endpoint.clone())
+            .map_err(|e| self.bad("token_endpoint", e))
     }
 
     pub fn bad(&self, name: &str, e: impl std::fmt::Display) -> Error {
@@ -97,7 +100,18 @@ impl Provider {
     }
 
     /// The client with only the token endpoint set (client_id in the form: a public client).
-    pub fn client(&self) -> Result<oauth2::basic::BasicClient<oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet>, Error> {
+    pub fn client(
+        &self,
+    ) -> Result<
+        oauth2::basic::BasicClient<
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        Error,
+    > {
         Ok(BasicClient::new(ClientId::new(self.client_id.clone()))
             .set_auth_type(AuthType::RequestBody)
             .set_token_uri(self.token_url()?))

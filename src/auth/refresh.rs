@@ -35,7 +35,10 @@ pub fn ensure_fresh(settings: Settings) -> Result<Settings, Error> {
             })?;
             let http = super::oauth::http(&settings)?;
             let tokens = super::block_on(async {
-                Provider::discover(&settings, http).await?.refresh(&refresh).await
+                Provider::discover(&settings, http)
+                    .await?
+                    .refresh(&refresh)
+                    .await
             })
             .map_err(|e| Error::RefreshFailed {
                 path: files.jwt.clone(),

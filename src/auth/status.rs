@@ -81,8 +81,15 @@ pub fn render(r: &SessionStatus) -> String {
             r.tenant, r.path
         );
     }
-    let who = r.email.as_deref().or(r.subject.as_deref()).unwrap_or("(unknown)");
-    let until = r.expires_at.as_deref().unwrap_or("(no expiry in the token)");
+    let who = r
+        .email
+        .as_deref()
+        .or(r.subject.as_deref())
+        .unwrap_or("(unknown)");
+    let until = r
+        .expires_at
+        .as_deref()
+        .unwrap_or("(no expiry in the token)");
     let state = match (r.state, r.refreshable) {
         ("expired", true) => "expired (it will be refreshed on next use)",
         ("expired", false) => "expired; run `thoth auth login`",

@@ -26,7 +26,8 @@ pub fn open(url: &str) -> std::io::Result<()> {
             Err(err) => last = Some(err),
         }
     }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no browser opener is known on this platform")))
+    Err(last
+        .unwrap_or_else(|| std::io::Error::other("no browser opener is known on this platform")))
 }
 
 /// The commands to try, in order.
@@ -91,20 +92,25 @@ mod tests {
 
     #[test]
     fn browser_entries_take_the_url_at_percent_s_or_last() {
-        let got: Vec<Vec<String>> = browser_commands("true:firefox --new-window %s:: ", "http://x/?a=1&b")
-            .iter()
-            .map(|c| {
-                std::iter::once(c.get_program())
-                    .chain(c.get_args())
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect()
-            })
-            .collect();
+        let got: Vec<Vec<String>> =
+            browser_commands("true:firefox --new-window %s:: ", "http://x/?a=1&b")
+                .iter()
+                .map(|c| {
+                    std::iter::once(c.get_program())
+                        .chain(c.get_args())
+                        .map(|a| a.to_string_lossy().into_owned())
+                        .collect()
+                })
+                .collect();
         assert_eq!(
             got,
             vec![
                 vec!["true".to_owned(), "http://x/?a=1&b".to_owned()],
-                vec!["firefox".to_owned(), "--new-window".to_owned(), "http://x/?a=1&b".to_owned()],
+                vec![
+                    "firefox".to_owned(),
+                    "--new-window".to_owned(),
+                    "http://x/?a=1&b".to_owned()
+                ],
             ]
         );
     }

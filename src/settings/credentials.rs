@@ -126,7 +126,8 @@ pub fn govapi(
     enforcer.cloned()
 }
 
-pub(crate) const TOKEN_FIELDS: &[&str] = &["token", "access_token", "accessToken", "id_token", "jwt"];
+pub(crate) const TOKEN_FIELDS: &[&str] =
+    &["token", "access_token", "accessToken", "id_token", "jwt"];
 
 fn secret(v: &Sourced<String>, make: fn(Secret) -> Credential) -> Sourced<Credential> {
     Sourced::new(make(Secret::new(v.value.trim())), v.source.clone())

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod https;
+pub mod oauth;
 
 /// The thoth binary cargo built for this test run.
 pub fn thoth_bin() -> PathBuf {
