@@ -580,3 +580,40 @@ fn two_runs_at_once_refresh_the_session_once_and_use_the_new_token() {
     assert!(texts.contains("renewed the expired SSO session"), "{texts}");
     assert_no_token(&auth, &texts, "run output or logs");
 }
+
+#[test]
+fn doctor_and_health_show_the_session_state_and_expiry_without_the_token() {
+    let auth = AuthServer::start(Discovery::Rfc8414);
+    let t = Thoth::new("dev");
+    let e = env(&auth, NO_GOVAPI);
+    expired_session(&t, &auth, false);
+    let (code, out, err) = output(&t, &e, &["doctor", "--json"]);
+    assert_eq!(code, 1, "an unusable session is a problem: {out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_valid(&schema_validator("doctor.schema.json"), &report);
+    assert_eq!(report["session"]["state"], "expired");
+    assert_eq!(report["session"]["refreshable"], false);
+    assert!(report["session"]["expires_at"].is_string());
+    assert!(report["problems"].as_array().unwrap().iter().any(
+        |p| p["check"] == "session" && p["fix"].as_str().unwrap().contains("thoth auth login")
+    ));
+    assert_no_token(&auth, &format!("{out}{err}"), "doctor");
+    let (_, out, err) = output(&t, &e, &["health", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_valid(&schema_validator("health.schema.json"), &report);
+    assert_eq!(report["session"]["state"], "expired");
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "sso_session")
+        .unwrap();
+    assert_eq!(check["status"], "fail", "{report}");
+    assert_no_token(&auth, &format!("{out}{err}"), "health");
+    // A valid session is fine.
+    std::fs::write(jwt_path(&t), auth.mint_access(3600)).unwrap();
+    let (_, out, _) = output(&t, &e, &["health", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["session"]["state"], "valid");
+    assert_no_token(&auth, &out, "health");
+}

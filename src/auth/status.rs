@@ -134,3 +134,47 @@ pub fn logout(settings: &Settings) -> Result<Exit, crate::Error> {
     }
     Ok(Exit::Ok)
 }
+
+/// The session of the tenant of `settings` under `thoth_dir` (another user's, for `health --for-user`), or
+/// None when no tenant, GovAPI URL or home folder names one. For `doctor` and `health`.
+pub fn of_settings(
+    settings: &Settings,
+    thoth_dir: Option<&std::path::Path>,
+) -> Option<SessionStatus> {
+    let tenant = &settings.tenant_id.as_ref()?.value;
+    let govapi = &settings.govapi_url.as_ref()?.value;
+    let files = SessionFiles::of(thoth_dir?, tenant, govapi)?;
+    inspect(&files, tenant).ok()
+}
+
+/// What is wrong with a saved session, if anything: expired with no refresh token to renew it.
+pub fn problem(s: &SessionStatus) -> Option<String> {
+    (s.state == "expired" && !s.refreshable).then(|| {
+        format!(
+            "the SSO session of tenant {} expired at {} and cannot be refreshed: thoth refuses to use it",
+            s.tenant,
+            s.expires_at.as_deref().unwrap_or("(unknown)")
+        )
+    })
+}
+
+/// One line for the human forms of `doctor` and `health`.
+pub fn summary(s: &SessionStatus) -> String {
+    let who = s
+        .email
+        .as_deref()
+        .or(s.subject.as_deref())
+        .unwrap_or("(unknown)");
+    match s.state {
+        "missing" => format!(
+            "SSO session: none for tenant {} (`thoth auth login`)",
+            s.tenant
+        ),
+        state => format!(
+            "SSO session: {who}, tenant {}, {state} (until {}), refreshable: {}",
+            s.tenant,
+            s.expires_at.as_deref().unwrap_or("no expiry"),
+            s.refreshable
+        ),
+    }
+}
