@@ -361,7 +361,7 @@ fn no_metadata_at_the_issuer_is_exit_1() {
 
 /// An expired JWT for the server's user, with (optionally) a refresh token the server accepts once.
 fn expired_session(t: &Thoth, auth: &AuthServer, refreshable: bool) -> (String, Option<String>) {
-    std::fs::create_dir_all(session_dir(&t)).unwrap();
+    std::fs::create_dir_all(session_dir(t)).unwrap();
     let access = auth.mint_access(-60);
     std::fs::write(jwt_path(t), format!("{access}\n")).unwrap();
     let refresh = refreshable.then(|| auth.mint_refresh());
@@ -616,4 +616,38 @@ fn doctor_and_health_show_the_session_state_and_expiry_without_the_token() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["session"]["state"], "valid");
     assert_no_token(&auth, &out, "health");
+}
+
+#[test]
+fn run_with_an_expired_session_and_no_refresh_token_refuses_over_mcp() {
+    let auth = AuthServer::start(Discovery::Rfc8414);
+    let api = govapi();
+    let t = Thoth::new("dev");
+    expired_session(&t, &auth, false);
+    let mut e = env(&auth, api.url());
+    e.push(("THOTH_ENFORCER_URL", api.url().into()));
+    let mut cmd = t.command();
+    cmd.envs(e.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["run", "--"])
+        .arg(fixture_server());
+    let mut s = Session::spawn(cmd);
+    let reply = s.request(json!(0), "initialize", crate::support::init_params());
+    let message = reply["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let data = reply["error"]["data"].to_string();
+    assert!(message.contains("expired"), "{reply}");
+    assert!(
+        format!("{message}{data}").contains("thoth auth login"),
+        "{reply}"
+    );
+    s.close_stdin();
+    let status = s.wait_timeout(Duration::from_secs(20)).expect("exits");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        api.received().is_empty(),
+        "something was sent with an expired token"
+    );
+    assert_no_token(&auth, &s.stderr(), "stderr");
 }
