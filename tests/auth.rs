@@ -357,6 +357,32 @@ fn no_metadata_at_the_issuer_is_exit_1() {
         ],
     );
     assert_eq!(code, 0, "{err}");
+    // A managed THOTH_AUTH_ISSUER wins over the flag.
+    let managed = t.home.path().join("managed.json");
+    std::fs::write(
+        &managed,
+        json!({"THOTH_AUTH_ISSUER": good.url()}).to_string(),
+    )
+    .unwrap();
+    let mut e = env(&auth, NO_GOVAPI);
+    e.push(("THOTH_MANAGED_SETTINGS_FILE", managed.display().to_string()));
+    let flags = [
+        "auth",
+        "login",
+        "--tenant-id",
+        "acme",
+        "--device",
+        "--issuer",
+    ];
+    let mut args = flags.to_vec();
+    args.push(auth.url());
+    let (code, _, err) = output(&t, &e, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        good.grants("urn:ietf:params:oauth:grant-type:device_code")
+            .len(),
+        2
+    );
 }
 
 /// An expired JWT for the server's user, with (optionally) a refresh token the server accepts once.
