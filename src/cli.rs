@@ -67,6 +67,9 @@ pub enum Command {
     /// Compare a live MCP server with its lockfile. Exits 0 without drift at or above --fail-on, 1 with,
     /// 2 when no comparison was possible.
     Diff(crate::lock::cli_args::DiffArgs),
+    /// Sign in with SSO (`login`), show the saved session (`status`), sign out (`logout`). Also answers as
+    /// `thothctl auth ...`.
+    Auth(crate::auth::cli_args::AuthArgs),
 }
 
 /// `thoth checkin`.

@@ -26,6 +26,7 @@ pub enum Error {
     Fleet(#[from] crate::fleet::Error),
     #[error(transparent)]
     Lock(#[from] crate::lock::Error),
+    Auth(#[from] crate::auth::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -45,6 +46,7 @@ impl Hint for Error {
             Error::Update(e) => e.hint(),
             Error::Fleet(e) => e.hint(),
             Error::Lock(e) => e.hint(),
+            Error::Auth(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

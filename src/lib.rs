@@ -2,6 +2,7 @@
 //! its server and decides every `tools/call` before the server sees it (DESIGN.md).
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod exit;
@@ -40,5 +41,6 @@ pub fn run(
         cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
         cli::Command::Lock(args) => lock::run_lock(args),
         cli::Command::Diff(args) => lock::run_diff(args),
+        cli::Command::Auth(args) => auth::run(args, settings),
     }
 }

@@ -4,6 +4,7 @@ mod support;
 
 mod audit;
 mod audit_chain;
+mod auth;
 mod cli;
 mod doctor;
 mod enforcer;

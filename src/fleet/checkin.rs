@@ -10,6 +10,8 @@ use crate::settings::Settings;
 use crate::{home, Error, Exit};
 
 pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
+    // An expired SSO session is renewed (or refused) before anything is sent with it.
+    let settings = &crate::auth::refresh::ensure_fresh(settings.clone())?;
     // As root (a Jamf policy) the state is the console user's, where their `thoth run` and `health` look.
     let (user, is_current) = crate::wrap::locate::resolve_user(args.for_user.as_deref())?;
     let thoth_dir = if is_current {

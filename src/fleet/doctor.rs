@@ -31,6 +31,8 @@ pub struct DoctorReport {
     pub update: Option<crate::update::status::UpdateStatus>,
     /// GovAPI reachability, registration and clock skew (null without a GovAPI).
     pub fleet: Option<super::doctor_fleet::FleetRow>,
+    /// The saved SSO session of the tenant (`thoth auth login`), without its token; null when none is named.
+    pub session: Option<crate::auth::status::SessionStatus>,
     pub problems: Vec<Problem>,
 }
 
@@ -188,6 +190,19 @@ pub fn build(settings: &Settings) -> DoctorReport {
     }
     let (fleet, fleet_problems) = super::doctor_fleet::check(settings);
     problems.extend(fleet_problems);
+    let session = crate::auth::status::of_settings(settings, settings.thoth_dir.as_deref());
+    // Only a session thoth would use is a problem (a higher-priority credential makes it moot).
+    if let Some(problem) = session
+        .as_ref()
+        .filter(|_| crate::settings::credentials::session_in_use(settings).is_some())
+        .and_then(crate::auth::status::problem)
+    {
+        problems.push(Problem {
+            check: "session",
+            problem,
+            fix: Some("sign in again: `thoth auth login`".into()),
+        });
+    }
     let credentials = CredentialRow {
         enforcer: settings
             .enforcer_credential
@@ -224,6 +239,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         credentials,
         update: Some(crate::update::status::status(settings)),
         fleet,
+        session,
         problems,
     }
 }
@@ -279,6 +295,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
         },
         update: None,
         fleet: None,
+        session: None,
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -360,6 +377,10 @@ pub fn render(r: &DoctorReport) -> String {
             f.govapi_url,
             if f.registered { "yes" } else { "no" }
         );
+    }
+    if let Some(session) = &r.session {
+        out += &crate::auth::status::summary(session);
+        out += "\n";
     }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";

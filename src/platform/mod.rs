@@ -6,6 +6,7 @@ pub mod binary;
 pub mod environ;
 pub mod file_trust;
 pub mod managed_paths;
+pub mod opener;
 pub mod paths;
 #[cfg(windows)]
 pub mod registry;

@@ -7,6 +7,8 @@
 //!   intent_map.json                  {server name: session intent}, created as {}
 //!   proxy_api_key.json               {api_key, key_id}, 0600
 //!   sessions/<tenant>--<govapi-host>--admin-token.jwt   0600
+//!   sessions/<tenant>--<govapi-host>--admin-token.refresh   its refresh token, 0600 (auth::store)
+//!   sessions/<tenant>--<govapi-host>--admin-token.lock      locked while one process logs in, refreshes or logs out
 //!   state/                           0700
 //!     endpoint.json                  last GovAPI registration / check-in / error, for `thoth health`
 //!     heartbeat.lock                 held (OS file lock) by the one `thoth run` that sends heartbeats

@@ -164,6 +164,8 @@ fn prepare(
     settings: Result<Settings, crate::settings::Error>,
 ) -> Result<Prepared, crate::Error> {
     let settings = settings.and_then(|s| s.with_flags(&setting_flags(args)))?;
+    // An expired SSO session is renewed (or refused) before anything is sent with it.
+    let settings = crate::auth::refresh::ensure_fresh(settings)?;
     let user = crate::runtime_user::check(&settings);
     if !user.ok() {
         return Err(Error::RuntimeUser(user.problems).into());

@@ -126,7 +126,8 @@ pub fn govapi(
     enforcer.cloned()
 }
 
-const TOKEN_FIELDS: &[&str] = &["token", "access_token", "accessToken", "id_token", "jwt"];
+pub(crate) const TOKEN_FIELDS: &[&str] =
+    &["token", "access_token", "accessToken", "id_token", "jwt"];
 
 fn secret(v: &Sourced<String>, make: fn(Secret) -> Credential) -> Sourced<Credential> {
     Sourced::new(make(Secret::new(v.value.trim())), v.source.clone())
@@ -146,6 +147,22 @@ pub fn admin_session_path(
     )
 }
 
+/// The saved admin session's path, when the enforcer's or GovAPI's credential is read from it (so an
+/// expired session must be renewed before either is used: `auth::refresh`).
+pub fn session_in_use(settings: &super::Settings) -> Option<std::path::PathBuf> {
+    let session = admin_session_path(
+        settings.thoth_dir.as_deref(),
+        settings.tenant_id.as_ref().map(|t| t.value.as_str()),
+        settings.govapi_url.as_ref().map(|u| u.value.as_str()),
+    )?;
+    let source = Source::Profile(session.display().to_string());
+    [&settings.enforcer_credential, &settings.govapi_credential]
+        .into_iter()
+        .flatten()
+        .any(|c| c.source == source)
+        .then_some(session)
+}
+
 /// A token file: the raw token, or a JSON object with the token under one of `fields`.
 fn read_token_file(name: &'static str, path: &str, fields: &[&str]) -> Result<Secret, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::File {
@@ -160,7 +177,7 @@ fn read_token_file(name: &'static str, path: &str, fields: &[&str]) -> Result<Se
     })
 }
 
-fn token_from_text(text: &str, fields: &[&str]) -> Option<Secret> {
+pub(crate) fn token_from_text(text: &str, fields: &[&str]) -> Option<Secret> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         let object: serde_json::Map<String, serde_json::Value> =

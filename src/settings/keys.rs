@@ -374,6 +374,18 @@ pub const KEYS: &[KeyDef] = &[
         Some("false"),
         "refuse to start a governed server without a valid signed lockfile",
     ),
+    flag(
+        "THOTH_AUTH_ISSUER",
+        Kind::Url,
+        "--issuer",
+        "OAuth issuer `thoth auth login` signs in at (default the GovAPI URL)",
+    ),
+    key(
+        "THOTH_AUTH_CLIENT_ID",
+        Kind::Text,
+        Some("thoth-cli"),
+        "OAuth client id of thoth (a public client) at the issuer",
+    ),
 ];
 
 /// The definition of a key by name.

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 pub mod archives;
 pub mod https;
+pub mod oauth;
 
 /// The thoth binary cargo built for this test run.
 pub fn thoth_bin() -> PathBuf {

@@ -170,7 +170,10 @@ fn build(
             problems: Vec::new(),
         },
     };
-    model::build(Facts {
+    let session = settings
+        .as_ref()
+        .and_then(|s| crate::auth::status::of_settings(s, thoth_dir.as_deref()));
+    let mut report = model::build(Facts {
         endpoint,
         tenant_id: settings
             .as_ref()
@@ -199,7 +202,25 @@ fn build(
             })
             .unwrap_or_default(),
         now: time::OffsetDateTime::now_utc(),
-    })
+    });
+    if let Some(s) = session.as_ref().filter(|s| s.state != "missing") {
+        // Only a session thoth would use can make the endpoint unhealthy.
+        let in_use = settings
+            .as_ref()
+            .is_some_and(|s| crate::settings::credentials::session_in_use(s).is_some());
+        let (status, detail) = match crate::auth::status::problem(s) {
+            Some(problem) if in_use => (model::CheckStatus::Fail, problem),
+            _ => (model::CheckStatus::Ok, crate::auth::status::summary(s)),
+        };
+        report.checks.push(model::Check {
+            name: "sso_session",
+            status,
+            detail,
+        });
+        report.status = model::status(&report.checks);
+    }
+    report.session = session;
+    report
 }
 
 /// `update.json` as `thoth update` wrote it: any JSON object, else nothing. Read as it is (not through
@@ -229,6 +250,10 @@ pub fn render(r: &HealthReport) -> String {
         );
     }
     out += &format!("Claude config: {}\n", r.claude_config.path);
+    if let Some(session) = &r.session {
+        out += &crate::auth::status::summary(session);
+        out += "\n";
+    }
     for c in &r.checks {
         let mark = match c.status {
             model::CheckStatus::Ok => "ok  ",

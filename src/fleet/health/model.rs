@@ -67,6 +67,8 @@ pub struct HealthReport {
     /// `~/.thoth/state/update.json` as written by `thoth update`, or null.
     pub update: Option<serde_json::Value>,
     pub checks: Vec<Check>,
+    /// The saved SSO session of the tenant, without its token (null when none is named).
+    pub session: Option<crate::auth::status::SessionStatus>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -277,6 +279,7 @@ pub fn build(facts: Facts) -> HealthReport {
         },
         update: facts.update,
         checks,
+        session: None,
     }
 }
 

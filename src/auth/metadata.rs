@@ -1,0 +1,121 @@
+//! Authorization server metadata: `<issuer>/.well-known/oauth-authorization-server` (RFC 8414), and when that
+//! is not there, `<issuer>/.well-known/openid-configuration` (OpenID Connect Discovery). Every endpoint
+//! thoth calls comes from here, and each must be https (http only on loopback), like every thoth URL.
+
+use serde::Deserialize;
+
+use super::Error;
+
+/// The endpoints thoth uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: String,
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+}
+
+/// The well-known documents tried, in order.
+pub fn candidates(issuer: &str) -> [String; 2] {
+    let base = issuer.trim_end_matches('/');
+    [
+        format!("{base}/.well-known/oauth-authorization-server"),
+        format!("{base}/.well-known/openid-configuration"),
+    ]
+}
+
+/// Fetch the metadata of `issuer`.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, Error> {
+    let mut tried = Vec::new();
+    for url in candidates(issuer) {
+        match fetch(http, &url).await {
+            Ok(metadata) => {
+                check(&metadata, &url)?;
+                tracing::debug!(url, "authorization server metadata");
+                return Ok(metadata);
+            }
+            Err(why) => tried.push(format!("{url}: {why}")),
+        }
+    }
+    Err(Error::Discovery {
+        issuer: issuer.to_owned(),
+        detail: tried.join("; "),
+    })
+}
+
+async fn fetch(http: &reqwest::Client, url: &str) -> Result<Metadata, String> {
+    let response = http
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| crate::net::describe(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| crate::net::describe(&e))?;
+    serde_json::from_slice(&body).map_err(|e| format!("not authorization server metadata: {e}"))
+}
+
+fn check(metadata: &Metadata, url: &str) -> Result<(), Error> {
+    let endpoints = [
+        ("token_endpoint", Some(&metadata.token_endpoint)),
+        (
+            "authorization_endpoint",
+            metadata.authorization_endpoint.as_ref(),
+        ),
+        (
+            "device_authorization_endpoint",
+            metadata.device_authorization_endpoint.as_ref(),
+        ),
+        ("revocation_endpoint", metadata.revocation_endpoint.as_ref()),
+    ];
+    for (name, value) in endpoints {
+        if let Some(value) = value {
+            crate::settings::validate::url(value).map_err(|expected| Error::Metadata {
+                url: url.to_owned(),
+                reason: format!("its {name} {value:?} is not valid: expected {expected}"),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc8414_is_tried_before_openid_discovery() {
+        assert_eq!(
+            candidates("https://id.example/"),
+            [
+                "https://id.example/.well-known/oauth-authorization-server".to_owned(),
+                "https://id.example/.well-known/openid-configuration".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoints_must_be_https_or_loopback() {
+        let m = |token: &str| Metadata {
+            issuer: None,
+            authorization_endpoint: None,
+            token_endpoint: token.to_owned(),
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+        };
+        assert!(check(&m("https://id.example/t"), "u").is_ok());
+        assert!(check(&m("http://127.0.0.1:8/t"), "u").is_ok());
+        assert!(check(&m("http://id.example/t"), "u").is_err());
+    }
+}
