@@ -58,7 +58,10 @@ fn value(text: &str) -> String {
 fuzz_target!(|text: &str| {
     let Ok(doc) = Document::parse(Path::new("fuzz.json"), text) else { return };
     // An entry wrapped already unwraps to its inner server, not to itself: only idempotence holds there.
-    let pre_wrapped = !thoth::wrap::inspect::classify(&doc).governed_names().is_empty();
+    let pre_wrapped = doc.server_props().iter().any(|(_, prop)| {
+        matches!(thoth::wrap::entry::read(prop), thoth::wrap::entry::Entry::Stdio(f)
+            if thoth::wrap::wrapped::runs_thoth(&f.command, f.args_or_empty()))
+    });
     drop(doc);
     let wrap = Plan {
         wrap: Some(WrapPlan {

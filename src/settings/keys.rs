@@ -326,6 +326,13 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
+    key(
+        "THOTH_TRUSTED_INSTALL_PATHS",
+        Kind::Text,
+        None,
+        "managed only: more absolute paths of thoth binaries that count as governing a Claude Desktop server \
+         (separated as PATH is: `:`, `;` on Windows); the running binary always counts",
+    ),
 ];
 
 /// The definition of a key by name.

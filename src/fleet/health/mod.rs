@@ -130,7 +130,8 @@ fn build(
     let config_path = config
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::wrap::locate::config_path(user, is_current));
-    let claude_config = claude_config::inspect(&config_path);
+    let trust = crate::wrap::Trust::current(settings.as_ref());
+    let claude_config = claude_config::inspect(&config_path, &trust);
     let state = match &thoth_dir {
         Some(dir) => endpoint_state::load(&endpoint_state::path(dir)),
         None => Ok(None),

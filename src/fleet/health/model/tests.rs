@@ -10,6 +10,7 @@ fn config(ungoverned: &[&str]) -> ClaudeConfig {
         governed_servers: vec!["fs".into()],
         ungoverned: ungoverned.iter().map(|s| s.to_string()).collect(),
         error: None,
+        refused: false,
     }
 }
 
