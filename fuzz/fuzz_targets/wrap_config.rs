@@ -71,6 +71,7 @@ fuzz_target!(|text: &str| {
             agent_id_prefix: None,
             env: vec![("THOTH_ENV".into(), "prod".into())],
             intents: BTreeMap::new(),
+            drop_flags: vec![],
         }),
         only: vec![],
         exclude: vec![],

@@ -33,6 +33,8 @@ pub struct WrapPlan {
     pub env: Vec<(String, String)>,
     /// Server name -> session intent.
     pub intents: BTreeMap<String, String>,
+    /// Flags of an older wrap a managed setting contradicts (`--policy` when the policy is managed): dropped.
+    pub drop_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -129,7 +131,13 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
         .as_ref()
         .map(|w| w.flags.clone())
         .unwrap_or_default();
-    let (desired, new_record, flags) = wrap_fields(name, &original, &old_flags, wrap);
+    let (desired, new_record, flags, dropped) = wrap_fields(name, &original, &old_flags, wrap);
+    if !dropped.is_empty() {
+        result.detail = Some(format!(
+            "dropped {} (a managed setting decides)",
+            dropped.join(" ")
+        ));
+    }
     result.agent_id = flags.agent_id.clone();
     result.session_intent = flags.session_intent.clone();
     if new_record.is_empty() {
@@ -150,13 +158,15 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
     result
 }
 
-/// The wrapped fields for an original entry, the record that undoes them, and thoth's flags.
+/// The wrapped fields for an original entry, the record that undoes them, thoth's flags, and the flags of
+/// the older wrap that were dropped.
 fn wrap_fields(
     name: &str,
     original: &Fields,
     old: &RunFlags,
     plan: &WrapPlan,
-) -> (Fields, Record, RunFlags) {
+) -> (Fields, Record, RunFlags, Vec<String>) {
+    let (other, dropped) = wrapped::drop_flags(&old.other, &plan.drop_flags);
     let flags = RunFlags {
         agent_id: Some(wrapped::agent_id_for(plan.agent_id_prefix.as_deref(), name)),
         tenant_id: plan.tenant_id.clone().or_else(|| old.tenant_id.clone()),
@@ -166,7 +176,7 @@ fn wrap_fields(
             .get(name)
             .cloned()
             .or_else(|| old.session_intent.clone()),
-        other: old.other.clone(),
+        other,
     };
     let args = wrapped::build_args(&flags, &original.command, original.args_or_empty());
     let mut record = Record {
@@ -199,7 +209,7 @@ fn wrap_fields(
         args: Some(args),
         env,
     };
-    (fields, record, flags)
+    (fields, record, flags, dropped)
 }
 
 /// Change the entry from `current` to `desired`, touching only the keys that differ.

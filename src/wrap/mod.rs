@@ -9,9 +9,12 @@ pub mod edit;
 pub mod entry;
 pub mod inspect;
 pub mod locate;
+pub mod managed;
+pub mod lock;
 pub mod record;
 pub mod run;
 pub mod save;
+pub mod secrets;
 pub mod trust;
 pub mod wrapped;
 
@@ -56,6 +59,8 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error("another thoth wrap-config has held {} for more than {seconds} s", lock.display())]
+    Busy { lock: PathBuf, seconds: u64 },
     #[error("no user named {name}")]
     UnknownUser { name: String },
     #[error("could not tell whose Claude Desktop config to use: {detail}")]
@@ -82,6 +87,9 @@ impl crate::error::Hint for Error {
                 "remove one of the two (keep the one you mean), then run the command again; a config with \
                  a key twice is how an ungoverned server hides behind a governed one"
                     .into()
+            }
+            Error::Busy { .. } => {
+                "wait for the other run to finish; if none is running, remove the lock file".into()
             }
             Error::UnknownUser { .. } => "check the name given to --for-user".into(),
             Error::NoUser { .. } => "pass --for-user USER or the config's path".into(),

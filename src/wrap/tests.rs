@@ -16,6 +16,7 @@ fn plan() -> Plan {
             agent_id_prefix: None,
             env: vec![],
             intents: BTreeMap::new(),
+            drop_flags: vec![],
         }),
         only: vec![],
         exclude: vec![],
