@@ -16,3 +16,4 @@ mod schemas;
 mod settings_precedence;
 mod update;
 mod wrap;
+mod wrap_duplicates;
