@@ -17,3 +17,4 @@ mod settings_precedence;
 mod update;
 mod wrap;
 mod wrap_duplicates;
+mod wrap_hardening;
