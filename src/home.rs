@@ -167,7 +167,9 @@ pub fn write_file(
         Access::Private => Ok(()),
         Access::Shared { uid, gid } => crate::platform::give_to(temp.as_file(), uid, gid),
         Access::Like(meta) => crate::platform::copy_owner_and_mode(temp.as_file(), meta),
-        Access::PrivateFor { uid, gid } => crate::platform::give_privately(temp.as_file(), uid, gid),
+        Access::PrivateFor { uid, gid } => {
+            crate::platform::give_privately(temp.as_file(), uid, gid)
+        }
     }
     .map_err(io(path))?;
     temp.as_file().sync_all().map_err(io(path))?;

@@ -137,7 +137,14 @@ fn server() -> impl Strategy<Value = J> {
     )
         .prop_map(|(args, env, wrapped, nested)| {
             let mut entries = vec![
-                ("command", s(if wrapped { "/usr/local/bin/thoth" } else { "npx" })),
+                (
+                    "command",
+                    s(if wrapped {
+                        "/usr/local/bin/thoth"
+                    } else {
+                        "npx"
+                    }),
+                ),
                 ("args", J::Arr(args.iter().map(|a| s(a)).collect())),
             ];
             if !env.is_empty() {
@@ -145,7 +152,10 @@ fn server() -> impl Strategy<Value = J> {
                 entries.push(("env", J::Obj(env)));
             }
             if nested {
-                let deep = obj(vec![("k", J::Arr(vec![obj(vec![("z", J::Num(1))]), J::Num(2)]))]);
+                let deep = obj(vec![(
+                    "k",
+                    J::Arr(vec![obj(vec![("z", J::Num(1))]), J::Num(2)]),
+                )]);
                 entries.push(("meta", obj(vec![("deep", deep)])));
             }
             obj(entries)
@@ -154,43 +164,58 @@ fn server() -> impl Strategy<Value = J> {
 
 /// A realistic config, then one key written a second time somewhere: (text, pointer, line of the second).
 fn config_with_a_duplicate() -> impl Strategy<Value = (String, String, usize)> {
-    let names = prop::sample::subsequence(vec!["fs", "github", "time", "données", "a/b", "x~y", "e"], 1..5);
-    (names, prop::collection::vec(server(), 5), any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<bool>(), any::<bool>(), server())
-        .prop_map(|(names, servers, which, key, place, fresh, escaped, value)| {
-            let servers = names
-                .iter()
-                .zip(servers)
-                .map(|(n, s)| (n.to_string(), false, s))
-                .collect();
-            let mut top = obj(vec![
-                ("globalShortcut", s("Alt+Space")),
-                ("mcpServers", J::Obj(servers)),
-                ("preferences", obj(vec![("ratio", J::Num(3))])),
-            ]);
-            let mut all = Vec::new();
-            objects(&top, &mut Vec::new(), "", &mut all);
-            let (at, pointer) = all[which.index(all.len())].clone();
-            let entries = object_at(&mut top, &at);
-            let (name, after) = if entries.is_empty() || fresh {
-                entries.push(("dup".into(), false, J::Num(0)));
-                ("dup".to_owned(), entries.len() - 1)
-            } else {
-                let i = key.index(entries.len());
-                (entries[i].0.clone(), i)
-            };
-            let index = after + 1 + place.index(entries.len() - after);
-            entries.insert(index, (name.clone(), escaped, value));
-            let dup = Dup {
-                object: at,
-                index,
-                pointer: format!("{pointer}/{}", escape(&name)),
-            };
-            let mut text = String::new();
-            let offset = render(&top, &mut Vec::new(), &dup, 0, &mut text).expect("the duplicate is written");
-            text.push('\n');
-            let line = text[..offset].matches('\n').count() + 1;
-            (text, dup.pointer, line)
-        })
+    let names = prop::sample::subsequence(
+        vec!["fs", "github", "time", "données", "a/b", "x~y", "e"],
+        1..5,
+    );
+    (
+        names,
+        prop::collection::vec(server(), 5),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+        any::<bool>(),
+        server(),
+    )
+        .prop_map(
+            |(names, servers, which, key, place, fresh, escaped, value)| {
+                let servers = names
+                    .iter()
+                    .zip(servers)
+                    .map(|(n, s)| (n.to_string(), false, s))
+                    .collect();
+                let mut top = obj(vec![
+                    ("globalShortcut", s("Alt+Space")),
+                    ("mcpServers", J::Obj(servers)),
+                    ("preferences", obj(vec![("ratio", J::Num(3))])),
+                ]);
+                let mut all = Vec::new();
+                objects(&top, &mut Vec::new(), "", &mut all);
+                let (at, pointer) = all[which.index(all.len())].clone();
+                let entries = object_at(&mut top, &at);
+                let (name, after) = if entries.is_empty() || fresh {
+                    entries.push(("dup".into(), false, J::Num(0)));
+                    ("dup".to_owned(), entries.len() - 1)
+                } else {
+                    let i = key.index(entries.len());
+                    (entries[i].0.clone(), i)
+                };
+                let index = after + 1 + place.index(entries.len() - after);
+                entries.insert(index, (name.clone(), escaped, value));
+                let dup = Dup {
+                    object: at,
+                    index,
+                    pointer: format!("{pointer}/{}", escape(&name)),
+                };
+                let mut text = String::new();
+                let offset = render(&top, &mut Vec::new(), &dup, 0, &mut text)
+                    .expect("the duplicate is written");
+                text.push('\n');
+                let line = text[..offset].matches('\n').count() + 1;
+                (text, dup.pointer, line)
+            },
+        )
 }
 
 proptest! {

@@ -50,7 +50,12 @@ fn names_in(dir: &Path) -> Vec<String> {
 fn ten_parallel_runs_on_one_file_lose_no_update_and_backups_never_collide() {
     let t = Thoth::new("dev");
     let servers: serde_json::Map<String, Value> = (0..10)
-        .map(|i| (format!("s{i}"), json!({"command": "npx", "args": ["-y", format!("server-{i}")]})))
+        .map(|i| {
+            (
+                format!("s{i}"),
+                json!({"command": "npx", "args": ["-y", format!("server-{i}")]}),
+            )
+        })
         .collect();
     let config = config_in(&t, &json!({"mcpServers": servers}));
     let path = config.to_str().unwrap().to_owned();
@@ -79,7 +84,10 @@ fn ten_parallel_runs_on_one_file_lose_no_update_and_backups_never_collide() {
         assert_eq!(entry["env"], json!({"RUN": i.to_string()}), "s{i}");
     }
     let names = names_in(config.parent().unwrap());
-    let backups: Vec<&String> = names.iter().filter(|n| n.contains(".thoth-backup-")).collect();
+    let backups: Vec<&String> = names
+        .iter()
+        .filter(|n| n.contains(".thoth-backup-"))
+        .collect();
     assert_eq!(backups.len(), 10, "{names:?}");
     // Each backup is the state before one run: 0 to 9 servers wrapped, each count once.
     let mut wrapped_counts: Vec<usize> = backups
@@ -124,7 +132,13 @@ fn unwrap_output_reads_the_record_kept_for_input_and_restores_the_original_bytes
     let out = run(
         &t,
         &[],
-        &["wrap-config", "--unwrap", "--output", other.to_str().unwrap(), path],
+        &[
+            "wrap-config",
+            "--unwrap",
+            "--output",
+            other.to_str().unwrap(),
+            path,
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
@@ -132,7 +146,11 @@ fn unwrap_output_reads_the_record_kept_for_input_and_restores_the_original_bytes
         String::from_utf8(original.clone()).unwrap()
     );
     assert_eq!(std::fs::read(&config).unwrap(), wrapped, "INPUT untouched");
-    assert_eq!(std::fs::read(&record).unwrap(), record_bytes, "INPUT's record kept");
+    assert_eq!(
+        std::fs::read(&record).unwrap(),
+        record_bytes,
+        "INPUT's record kept"
+    );
     assert_eq!(names_in(other.parent().unwrap()), ["restored.json"]);
 
     // Wrapped into OTHER, the record goes beside OTHER; unwrapping OTHER in place gives the original.
@@ -142,11 +160,22 @@ fn unwrap_output_reads_the_record_kept_for_input_and_restores_the_original_bytes
     let out = run(
         &t,
         &[],
-        &["wrap-config", "--env", "LOG=2", "--output", other.to_str().unwrap(), path],
+        &[
+            "wrap-config",
+            "--env",
+            "LOG=2",
+            "--output",
+            other.to_str().unwrap(),
+            path,
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!record.exists());
-    let out = run(&t, &[], &["wrap-config", "--unwrap", other.to_str().unwrap()]);
+    let out = run(
+        &t,
+        &[],
+        &["wrap-config", "--unwrap", other.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read(&other).unwrap(), original);
 }
@@ -169,23 +198,44 @@ fn an_embedded_key_stays_in_private_files_out_of_dry_runs_and_out_of_unwrap_back
     let path = config.to_str().unwrap();
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
 
-    let out = run(&t, &key, &["wrap-config", "--embed-api-key", "--dry-run", "--json", path]);
+    let out = run(
+        &t,
+        &key,
+        &[
+            "wrap-config",
+            "--embed-api-key",
+            "--dry-run",
+            "--json",
+            path,
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let diff = report["diff"].as_str().unwrap();
     assert!(diff.contains("\"THOTH_API_KEY\": \"***\""), "{diff}");
     let out_text = String::from_utf8_lossy(&out.stdout);
     assert!(!out_text.contains(secret) && !stderr(&out).contains(secret));
-    let out = run(&t, &key, &["wrap-config", "--embed-api-key", "--dry-run", path]);
+    let out = run(
+        &t,
+        &key,
+        &["wrap-config", "--embed-api-key", "--dry-run", path],
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
     assert_eq!(names_in(&dir), ["claude_desktop_config.json"]);
 
     let out = run(&t, &key, &["wrap-config", "--embed-api-key", path]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(read_json(&config)["mcpServers"]["fs"]["env"]["THOTH_API_KEY"], secret);
+    assert_eq!(
+        read_json(&config)["mcpServers"]["fs"]["env"]["THOTH_API_KEY"],
+        secret
+    );
     assert_eq!(mode(&config), 0o600, "the config holding the key");
     // Again with a change: the previous content (with the key) goes to a backup, 0600.
-    let out = run(&t, &key, &["wrap-config", "--embed-api-key", "--env", "LOG=1", path]);
+    let out = run(
+        &t,
+        &key,
+        &["wrap-config", "--embed-api-key", "--env", "LOG=1", path],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     // A dry run of the unwrap masks the key too.
     let out = run(&t, &[], &["wrap-config", "--unwrap", "--dry-run", path]);
@@ -196,9 +246,18 @@ fn an_embedded_key_stays_in_private_files_out_of_dry_runs_and_out_of_unwrap_back
     assert!(out.status.success(), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let unwrap_backup = PathBuf::from(report["backup"].as_str().unwrap());
-    assert!(!before_unwrap.contains(&unwrap_backup.file_name().unwrap().to_string_lossy().into_owned()));
+    assert!(!before_unwrap.contains(
+        &unwrap_backup
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    ));
     let kept = std::fs::read_to_string(&unwrap_backup).unwrap();
-    assert!(!kept.contains(secret) && kept.contains("\"THOTH_API_KEY\": \"***\""), "{kept}");
+    assert!(
+        !kept.contains(secret) && kept.contains("\"THOTH_API_KEY\": \"***\""),
+        "{kept}"
+    );
     assert!(!std::fs::read_to_string(&config).unwrap().contains(secret));
 
     let mut holding = 0;
@@ -249,7 +308,10 @@ fn a_shim_or_a_missing_path_is_not_governed_a_same_sha256_copy_is() {
     let path = config.to_str().unwrap();
     let status = |env: &[(&str, &str)]| {
         let out = run(&t, env, &["status", "--json", path]);
-        (out.status.code(), serde_json::from_slice::<Value>(&out.stdout).unwrap())
+        (
+            out.status.code(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        )
     };
     let (code, v) = status(&[]);
     assert_eq!(code, Some(1));
@@ -267,20 +329,37 @@ fn a_shim_or_a_missing_path_is_not_governed_a_same_sha256_copy_is() {
             .unwrap()
             .to_owned()
     };
-    assert!(reason("shim").contains("is not this thoth binary"), "{}", reason("shim"));
+    assert!(
+        reason("shim").contains("is not this thoth binary"),
+        "{}",
+        reason("shim")
+    );
     assert!(reason("missing").contains("cannot be read"));
     assert!(reason("bare").contains("not an absolute path"));
     let text = run(&t, &[], &["status", path]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("NO (not this thoth)"));
-    let out = run(&t, &[], &["health", "--config", path, "--format", "jamf-ea", "--field", "governed"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "<result>false</result>\n");
+    let out = run(
+        &t,
+        &[],
+        &[
+            "health", "--config", path, "--format", "jamf-ea", "--field", "governed",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "<result>false</result>\n"
+    );
 
     // The user's own env does not widen what counts; a managed value does.
     let listed = shim.to_str().unwrap();
     let (_, v) = status(&[("THOTH_TRUSTED_INSTALL_PATHS", listed)]);
     assert_eq!(v["governed"], json!(["copy", "link", "real"]));
     let managed = t.home.path().join("managed.json");
-    std::fs::write(&managed, json!({"THOTH_TRUSTED_INSTALL_PATHS": listed}).to_string()).unwrap();
+    std::fs::write(
+        &managed,
+        json!({"THOTH_TRUSTED_INSTALL_PATHS": listed}).to_string(),
+    )
+    .unwrap();
     let managed_env = [("THOTH_MANAGED_SETTINGS_FILE", managed.to_str().unwrap())];
     let (_, v) = status(&managed_env);
     assert_eq!(v["governed"], json!(["copy", "link", "real", "shim"]));
@@ -289,10 +368,21 @@ fn a_shim_or_a_missing_path_is_not_governed_a_same_sha256_copy_is() {
     let out = run(
         &t,
         &[],
-        &["wrap-config", "--only", "shim", "--thoth-path", missing.to_str().unwrap(), path],
+        &[
+            "wrap-config",
+            "--only",
+            "shim",
+            "--thoth-path",
+            missing.to_str().unwrap(),
+            path,
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("will report these servers as not governed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("will report these servers as not governed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// MDM fixes the policy, the mode and the tenant: wrap-config writes the managed values (a contradicting
@@ -303,10 +393,20 @@ fn a_rewrap_drops_flags_a_managed_setting_contradicts() {
     let dir = t.home.path().join("cfg");
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("claude_desktop_config.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(fixture("wrap/older-wrap.json")).unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_slice(&std::fs::read(fixture("wrap/older-wrap.json")).unwrap()).unwrap();
     v["mcpServers"]["everything"]["command"] = json!(thoth_bin());
-    let args = v["mcpServers"]["everything"]["args"].as_array_mut().unwrap();
-    args.splice(9..9, [json!("--approved-scope=write_file"), json!("--max-pending"), json!("9")]);
+    let args = v["mcpServers"]["everything"]["args"]
+        .as_array_mut()
+        .unwrap();
+    args.splice(
+        9..9,
+        [
+            json!("--approved-scope=write_file"),
+            json!("--max-pending"),
+            json!("9"),
+        ],
+    );
     std::fs::write(&config, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     let policy = t.home.path().join("managed-policy.json");
     std::fs::write(&policy, r#"{"*": {"approved_tools": ["read_file"]}}"#).unwrap();
@@ -320,22 +420,49 @@ fn a_rewrap_drops_flags_a_managed_setting_contradicts() {
     let out = run(
         &t,
         &env,
-        &["wrap-config", "--enforcement-mode", "observe", "--tenant-id", "other", "--json", config.to_str().unwrap()],
+        &[
+            "wrap-config",
+            "--enforcement-mode",
+            "observe",
+            "--tenant-id",
+            "other",
+            "--json",
+            config.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("--enforcement-mode is ignored: THOTH_ENFORCEMENT_MODE is managed"), "{err}");
+    assert!(
+        err.contains("--enforcement-mode is ignored: THOTH_ENFORCEMENT_MODE is managed"),
+        "{err}"
+    );
     assert!(err.contains("--tenant-id is ignored"), "{err}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        report["servers"][0]["detail"].as_str().unwrap().contains("dropped --policy /etc/thoth/policy.json --approved-scope=write_file"),
+        report["servers"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("dropped --policy /etc/thoth/policy.json --approved-scope=write_file"),
         "{report:#}"
     );
     let v = read_json(&config);
     assert_eq!(
         v["mcpServers"]["everything"]["args"],
-        json!(["run", "--agent-id", "everything", "--tenant-id", "acme", "--enforcement-mode", "block",
-               "--max-pending", "9", "--", "npx", "-y", "@modelcontextprotocol/server-everything"])
+        json!([
+            "run",
+            "--agent-id",
+            "everything",
+            "--tenant-id",
+            "acme",
+            "--enforcement-mode",
+            "block",
+            "--max-pending",
+            "9",
+            "--",
+            "npx",
+            "-y",
+            "@modelcontextprotocol/server-everything"
+        ])
     );
     assert_eq!(v["mcpServers"]["plain"]["args"][6], "block");
 }

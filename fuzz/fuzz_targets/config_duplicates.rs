@@ -39,12 +39,24 @@ impl<'de> Deserialize<'de> for HasDup {
                 }
                 Ok(HasDup(dup))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<HasDup, E> { Ok(HasDup(false)) }
-            fn visit_i64<E>(self, _: i64) -> Result<HasDup, E> { Ok(HasDup(false)) }
-            fn visit_u64<E>(self, _: u64) -> Result<HasDup, E> { Ok(HasDup(false)) }
-            fn visit_f64<E>(self, _: f64) -> Result<HasDup, E> { Ok(HasDup(false)) }
-            fn visit_str<E>(self, _: &str) -> Result<HasDup, E> { Ok(HasDup(false)) }
-            fn visit_unit<E>(self) -> Result<HasDup, E> { Ok(HasDup(false)) }
+            fn visit_bool<E>(self, _: bool) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
+            fn visit_unit<E>(self) -> Result<HasDup, E> {
+                Ok(HasDup(false))
+            }
         }
         d.deserialize_any(V)
     }
@@ -54,11 +66,23 @@ fuzz_target!(|text: &str| {
     let parsed = Document::parse(Path::new("fuzz.json"), text);
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let strict = serde_json::from_str::<HasDup>(body).ok();
-    let top_is_object = matches!(serde_json::from_str::<serde_json::Value>(body), Ok(serde_json::Value::Object(_)));
+    let top_is_object = matches!(
+        serde_json::from_str::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(_))
+    );
     match &parsed {
-        Err(Error::DuplicateKey { line, column, first_line, first_column, .. }) => {
+        Err(Error::DuplicateKey {
+            line,
+            column,
+            first_line,
+            first_column,
+            ..
+        }) => {
             let lines = body.split('\n').count();
-            assert!(*first_line >= 1 && *line >= *first_line && *line <= lines, "line {line} of {lines}");
+            assert!(
+                *first_line >= 1 && *line >= *first_line && *line <= lines,
+                "line {line} of {lines}"
+            );
             assert!(*column >= 1 && *first_column >= 1);
             if let Some(HasDup(dup)) = strict {
                 assert!(dup, "refused a key twice that serde_json sees once");
@@ -86,5 +110,8 @@ fuzz_target!(|text: &str| {
     };
     apply(&doc, &wrap, &mut Records::default());
     let wrapped = doc.to_text();
-    assert!(Document::parse(Path::new("fuzz.json"), &wrapped).is_ok(), "wrap made a config thoth refuses:\n{wrapped}");
+    assert!(
+        Document::parse(Path::new("fuzz.json"), &wrapped).is_ok(),
+        "wrap made a config thoth refuses:\n{wrapped}"
+    );
 });

@@ -67,7 +67,12 @@ pub fn acquire(config: &Path, wait: Duration) -> Result<ConfigLock, Error> {
 
 /// Created when missing; a stale one another user left behind opens read-only (enough to lock).
 fn open(path: &Path) -> std::io::Result<File> {
-    match OpenOptions::new().write(true).create(true).truncate(false).open(path) {
+    match OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => File::open(path),
         other => other,
     }

@@ -126,8 +126,14 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     };
     if args.dry_run {
         let mut hidden = old_secrets;
-        hidden.extend(Document::parse(&output, &new_text).map_or_else(|_| Vec::new(), |d| secrets::values(&d)));
-        if let Some(old) = old_output.as_deref().and_then(|t| Document::parse(&output, t).ok()) {
+        hidden.extend(
+            Document::parse(&output, &new_text)
+                .map_or_else(|_| Vec::new(), |d| secrets::values(&d)),
+        );
+        if let Some(old) = old_output
+            .as_deref()
+            .and_then(|t| Document::parse(&output, t).ok())
+        {
             hidden.extend(secrets::values(&old));
         }
         let shown = diff(old_output.as_deref().unwrap_or(""), &new_text, &output);
@@ -180,18 +186,21 @@ fn plan(
         )));
     }
     if args.thoth_path.is_some() {
-        if let Err(why) = super::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy()) {
+        if let Err(why) = super::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
+        {
             warnings.push(format!(
                 "--thoth-path: {why}; `thoth status` and `thoth health` will report these servers as not governed"
             ));
         }
     }
     let managed = managed::Managed::of(settings);
-    let tenant_id = managed.tenant_id(args.tenant_id.clone(), warnings).or_else(|| {
-        args.tenant_id
-            .clone()
-            .or_else(|| settings.tenant_id.as_ref().map(|t| t.value.clone()))
-    });
+    let tenant_id = managed
+        .tenant_id(args.tenant_id.clone(), warnings)
+        .or_else(|| {
+            args.tenant_id
+                .clone()
+                .or_else(|| settings.tenant_id.as_ref().map(|t| t.value.clone()))
+        });
     if let Some(tenant) = &tenant_id {
         if crate::settings::validate::id(tenant).is_err() {
             return Err(Error::Usage(format!(
@@ -241,7 +250,10 @@ fn plan(
         tenant_id,
         enforcement_mode: managed
             .enforcement_mode(args.enforcement_mode, warnings)
-            .unwrap_or(args.enforcement_mode.unwrap_or(settings.enforcement_mode.value))
+            .unwrap_or(
+                args.enforcement_mode
+                    .unwrap_or(settings.enforcement_mode.value),
+            )
             .as_str()
             .to_owned(),
         agent_id_prefix: args.agent_id_prefix.clone(),

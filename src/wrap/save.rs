@@ -48,7 +48,14 @@ pub fn save(path: &Path, content: &[u8], options: &SaveOptions) -> Result<Option
         Some(bytes) => {
             let backup = backup_path(path);
             let private = super::secrets::holds_secret(&bytes);
-            write_as(&backup, &bytes, like.as_ref(), options.new_owner, private, false)?;
+            write_as(
+                &backup,
+                &bytes,
+                like.as_ref(),
+                options.new_owner,
+                private,
+                false,
+            )?;
             Some(backup)
         }
         None => None,
@@ -80,7 +87,12 @@ pub fn write_as(
         Some(meta) => crate::platform::owner_of(meta),
         None => (new_owner.and_then(|u| u.uid), new_owner.and_then(|u| u.gid)),
     };
-    write_with(path, content, Access::PrivateFor { uid, gid }, crash_before_rename)
+    write_with(
+        path,
+        content,
+        Access::PrivateFor { uid, gid },
+        crash_before_rename,
+    )
 }
 
 /// Replace (or create) a file through `home::write_file`: as the file it replaces, or (a new one) readable

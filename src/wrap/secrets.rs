@@ -110,10 +110,15 @@ mod tests {
         let doc = Document::parse(Path::new("c.json"), WITH_KEY).unwrap();
         assert_eq!(values(&doc), ["tk_\"live\""]);
         assert!(holds_secret(WITH_KEY.as_bytes()));
-        assert!(!holds_secret(br#"{"mcpServers":{"a":{"command":"x","env":{"GITHUB_TOKEN":"g"}}}}"#));
+        assert!(!holds_secret(
+            br#"{"mcpServers":{"a":{"command":"x","env":{"GITHUB_TOKEN":"g"}}}}"#
+        ));
         assert!(holds_secret(b"{not json THOTH_API_KEY"));
         let diff = mask(&format!("+ {WITH_KEY}"), &values(&doc));
-        assert!(!diff.contains("tk_") && diff.contains(r#""THOTH_API_KEY": "***""#), "{diff}");
+        assert!(
+            !diff.contains("tk_") && diff.contains(r#""THOTH_API_KEY": "***""#),
+            "{diff}"
+        );
         let redacted = String::from_utf8(redact(WITH_KEY.as_bytes()).unwrap()).unwrap();
         assert_eq!(
             redacted,

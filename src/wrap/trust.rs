@@ -3,7 +3,7 @@
 //! managed setting THOTH_TRUSTED_INSTALL_PATHS lists. A file merely named `thoth` (a missing path, a shell
 //! shim) is not (issue 12 §2). Verdicts are cached per command, so a config of many servers hashes once.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,8 @@ pub const TRUSTED_PATHS_KEY: &str = "THOTH_TRUSTED_INSTALL_PATHS";
 /// What governs: the running binary, and the managed trusted paths.
 pub struct Trust {
     this: Option<PathBuf>,
-    this_digest: RefCell<Option<Option<(u64, [u8; 32])>>>,
+    /// The running binary's length and SHA-256, computed when first needed.
+    this_digest: OnceCell<Option<(u64, [u8; 32])>>,
     trusted: Vec<PathBuf>,
     verdicts: RefCell<HashMap<String, Result<(), String>>>,
 }
@@ -40,7 +41,7 @@ impl Trust {
     pub fn new(this: Option<PathBuf>, trusted: Vec<PathBuf>) -> Trust {
         Trust {
             this,
-            this_digest: RefCell::new(None),
+            this_digest: OnceCell::new(),
             trusted,
             verdicts: RefCell::new(HashMap::new()),
         }
@@ -94,15 +95,11 @@ impl Trust {
     }
 
     fn this_digest(&self) -> Option<(u64, [u8; 32])> {
-        if let Some(known) = *self.this_digest.borrow() {
-            return known;
-        }
-        let computed = self.this.as_deref().and_then(|this| {
+        *self.this_digest.get_or_init(|| {
+            let this = self.this.as_deref()?;
             let len = std::fs::metadata(this).ok()?.len();
             Some((len, sha256(this)?))
-        });
-        *self.this_digest.borrow_mut() = Some(computed);
-        computed
+        })
     }
 }
 
@@ -152,20 +149,43 @@ mod tests {
         assert_eq!(trust.judge(&s(&this)), Ok(()));
         assert_eq!(trust.judge(&s(&copy)), Ok(()), "same SHA-256");
         assert_eq!(trust.judge(&s(&shim)), Ok(()), "a trusted path");
-        assert!(trust.judge(&s(&same_len)).is_err(), "same length, other bytes");
-        assert!(trust.judge("thoth").unwrap_err().contains("not an absolute path"));
+        assert!(
+            trust.judge(&s(&same_len)).is_err(),
+            "same length, other bytes"
+        );
+        assert!(trust
+            .judge("thoth")
+            .unwrap_err()
+            .contains("not an absolute path"));
         let missing = dir.path().join("missing/thoth");
-        assert!(trust.judge(&s(&missing)).unwrap_err().contains("cannot be read"));
-        assert!(trust.judge(&s(dir.path())).unwrap_err().contains("not a file"));
+        assert!(trust
+            .judge(&s(&missing))
+            .unwrap_err()
+            .contains("cannot be read"));
+        assert!(trust
+            .judge(&s(dir.path()))
+            .unwrap_err()
+            .contains("not a file"));
         let untrusted = Trust::new(Some(this.clone()), vec![]);
-        assert!(untrusted.judge(&s(&shim)).unwrap_err().contains("not this thoth"));
+        assert!(untrusted
+            .judge(&s(&shim))
+            .unwrap_err()
+            .contains("not this thoth"));
     }
 
     #[test]
     fn trusted_paths_are_absolute_and_split_like_path() {
         let sep = if cfg!(windows) { ";" } else { ":" };
-        let abs = if cfg!(windows) { "C:\\t\\thoth.exe" } else { "/opt/t/thoth" };
-        let abs2 = if cfg!(windows) { "D:\\thoth.exe" } else { "/usr/bin/thoth" };
+        let abs = if cfg!(windows) {
+            "C:\\t\\thoth.exe"
+        } else {
+            "/opt/t/thoth"
+        };
+        let abs2 = if cfg!(windows) {
+            "D:\\thoth.exe"
+        } else {
+            "/usr/bin/thoth"
+        };
         let paths = parse_paths(&format!("{abs}{sep}relative/thoth\n{abs2}"));
         assert_eq!(paths, [PathBuf::from(abs), PathBuf::from(abs2)]);
     }

@@ -238,7 +238,13 @@ mod tests {
         assert_eq!(kept, strings(&["--max-pending", "9"]));
         assert_eq!(
             dropped,
-            strings(&["--policy", "/p.json", "--approved-scope=x", "--approved-scope", "y"])
+            strings(&[
+                "--policy",
+                "/p.json",
+                "--approved-scope=x",
+                "--approved-scope",
+                "y"
+            ])
         );
     }
 

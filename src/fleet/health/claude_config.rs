@@ -87,8 +87,15 @@ mod tests {
         assert_eq!(c.ungoverned, ["raw", "shim"]);
         std::fs::write(&path, "{oops").unwrap();
         let c = inspect(&path, &trust);
-        assert!(c.found && !c.governed && c.error.is_some() && !c.refused, "{c:?}");
-        std::fs::write(&path, r#"{"mcpServers":{"a":{"command":"x"},"a":{"command":"y"}}}"#).unwrap();
+        assert!(
+            c.found && !c.governed && c.error.is_some() && !c.refused,
+            "{c:?}"
+        );
+        std::fs::write(
+            &path,
+            r#"{"mcpServers":{"a":{"command":"x"},"a":{"command":"y"}}}"#,
+        )
+        .unwrap();
         let c = inspect(&path, &trust);
         assert!(c.found && !c.governed && c.refused, "{c:?}");
         assert!(c.error.unwrap().contains("\"/mcpServers/a\" twice"));
