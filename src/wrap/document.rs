@@ -24,7 +24,7 @@ pub struct Document {
 }
 
 /// JSON as Claude Desktop reads it, plus comments (which thoth keeps but reports).
-fn options() -> ParseOptions {
+pub fn options() -> ParseOptions {
     ParseOptions {
         allow_comments: true,
         allow_loose_object_property_names: false,

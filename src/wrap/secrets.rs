@@ -49,10 +49,12 @@ pub fn holds_secret(text: &[u8]) -> bool {
 
 /// Does the unwrap record hold one (an `env` value `--env`/`--embed-api-key` replaced)?
 pub fn record_holds_secret(records: &Records) -> bool {
-    records
-        .servers
-        .values()
-        .any(|r| r.env_replaced.keys().any(|k| is_ours(k)))
+    records.servers.values().any(|r| {
+        r.env_replaced.keys().any(|k| is_ours(k))
+            || r.original_text.as_ref().is_some_and(|text| {
+                holds_secret(format!("{{\"mcpServers\": {{\"s\": {text}}}}}").as_bytes())
+            })
+    })
 }
 
 /// The config text with every THOTH_* secret value replaced by `***`; `None` when it cannot be parsed (then
