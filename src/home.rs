@@ -161,6 +161,8 @@ pub enum Access<'a> {
     Shared { uid: Option<u32>, gid: Option<u32> },
     /// As the file it replaces: owner, group (when root) and mode.
     Like(&'a std::fs::Metadata),
+    /// Its owner only (0600), owned (when root writes it) by `uid`/`gid`: a user's file holding a secret.
+    PrivateFor { uid: Option<u32>, gid: Option<u32> },
 }
 
 /// The one way thoth replaces a file: a temp file in the same folder with the wanted access, fsync, rename,
@@ -188,6 +190,9 @@ pub fn write_file(
         Access::Private => Ok(()),
         Access::Shared { uid, gid } => crate::platform::give_to(temp.as_file(), uid, gid),
         Access::Like(meta) => crate::platform::copy_owner_and_mode(temp.as_file(), meta),
+        Access::PrivateFor { uid, gid } => {
+            crate::platform::give_privately(temp.as_file(), uid, gid)
+        }
     }
     .map_err(io(path))?;
     temp.as_file().sync_all().map_err(io(path))?;

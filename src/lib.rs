@@ -35,7 +35,7 @@ pub fn run(
         cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
-        cli::Command::Status(args) => fleet::status::run(args),
+        cli::Command::Status(args) => fleet::status::run(args, settings.as_ref().ok()),
         cli::Command::Update(args) => update::run(args, &settings?),
         cli::Command::Health(args) => fleet::health::run(args, settings),
         cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),

@@ -40,7 +40,14 @@ fn health_json(t: &Thoth, env: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
 /// A Claude Desktop config with `servers` (name, command, first arg) in the temp HOME; returns its path.
 fn claude_config(t: &Thoth, servers: &[(&str, &str, &str)]) -> PathBuf {
     let mut map = serde_json::Map::new();
+    let this = crate::support::thoth_bin();
     for (name, command, arg) in servers {
+        // Governed means run by this very thoth: the marker stands for the binary under test.
+        let command = if *command == THIS_THOTH {
+            this.to_str().unwrap()
+        } else {
+            command
+        };
         map.insert(
             name.to_string(),
             json!({"command": command, "args": [arg, "--", "npx", "server"]}),
@@ -51,7 +58,9 @@ fn claude_config(t: &Thoth, servers: &[(&str, &str, &str)]) -> PathBuf {
     path
 }
 
-const GOVERNED: (&str, &str, &str) = ("fs", "/usr/local/bin/thoth", "run");
+/// Stands for the thoth binary under test in `claude_config`'s servers.
+const THIS_THOTH: &str = "<this thoth>";
+const GOVERNED: (&str, &str, &str) = ("fs", THIS_THOTH, "run");
 const RAW: (&str, &str, &str) = ("raw", "npx", "-y");
 
 #[test]

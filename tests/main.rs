@@ -24,3 +24,5 @@ mod wrap;
 
 mod mdm;
 mod packages;
+mod wrap_duplicates;
+mod wrap_hardening;

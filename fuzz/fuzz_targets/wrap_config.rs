@@ -47,7 +47,8 @@ fn value(text: &str) -> String {
         }
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default()).expect("JSON");
+    let parsed =
+        jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default()).expect("JSON");
     let mut out = String::new();
     if let Some(v) = &parsed.value {
         render(v, &mut out);
@@ -56,9 +57,14 @@ fn value(text: &str) -> String {
 }
 
 fuzz_target!(|text: &str| {
-    let Ok(doc) = Document::parse(Path::new("fuzz.json"), text) else { return };
+    let Ok(doc) = Document::parse(Path::new("fuzz.json"), text) else {
+        return;
+    };
     // An entry wrapped already unwraps to its inner server, not to itself: only idempotence holds there.
-    let pre_wrapped = !thoth::wrap::inspect::classify(&doc).governed_names().is_empty();
+    let pre_wrapped = doc.server_props().iter().any(|(_, prop)| {
+        matches!(thoth::wrap::entry::read(prop), thoth::wrap::entry::Entry::Stdio(f)
+            if thoth::wrap::wrapped::runs_thoth(&f.command, f.args_or_empty()))
+    });
     drop(doc);
     let wrap = Plan {
         wrap: Some(WrapPlan {
@@ -69,17 +75,26 @@ fuzz_target!(|text: &str| {
             env: vec![("THOTH_ENV".into(), "prod".into())],
             intents: BTreeMap::new(),
             lock: None,
+            drop_flags: vec![],
         }),
         only: vec![],
         exclude: vec![],
     };
-    let unwrap = Plan { wrap: None, only: vec![], exclude: vec![] };
+    let unwrap = Plan {
+        wrap: None,
+        only: vec![],
+        exclude: vec![],
+    };
     let mut records = Records::default();
     let wrapped = run(text, &wrap, &mut records);
     let again = run(&wrapped, &wrap, &mut records);
     assert_eq!(again, wrapped, "wrap is idempotent");
     if !pre_wrapped {
         let back = run(&wrapped, &unwrap, &mut records);
-        assert_eq!(value(&back), value(text), "unwrap undoes wrap (keys, order, values)");
+        assert_eq!(
+            value(&back),
+            value(text),
+            "unwrap undoes wrap (keys, order, values)"
+        );
     }
 });

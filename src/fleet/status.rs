@@ -1,12 +1,14 @@
 //! `thoth status`: which servers of a Claude Desktop config run behind thoth. Exit 0 when every stdio server
-//! is governed, 1 when one is not, 3 when the config cannot be read (scripts branch on it).
+//! is governed, 1 when one is not, 3 when the config cannot be read or is refused (a key twice: Claude
+//! Desktop would read it otherwise than thoth), so scripts branch on it. Governed means run by this thoth.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::settings::Settings;
 use crate::wrap::cli_args::StatusArgs;
-use crate::wrap::{locate, Inspection, ServerState};
+use crate::wrap::{locate, Inspection, ServerState, Trust};
 use crate::Exit;
 
 /// schemas/status.schema.json
@@ -51,11 +53,13 @@ impl StatusReport {
     }
 }
 
-pub fn run(args: StatusArgs) -> Result<Exit, crate::Error> {
+pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate::Error> {
+    let trust = Trust::current(settings);
     let inspected = match &args.config {
-        Some(path) => crate::wrap::inspect(path),
-        None => locate::resolve_user(args.for_user.as_deref())
-            .and_then(|(user, current)| crate::wrap::inspect(&locate::config_path(&user, current))),
+        Some(path) => crate::wrap::inspect(path, &trust),
+        None => locate::resolve_user(args.for_user.as_deref()).and_then(|(user, current)| {
+            crate::wrap::inspect(&locate::config_path(&user, current), &trust)
+        }),
     };
     let inspection = match inspected {
         Ok(inspection) => inspection,
@@ -90,6 +94,7 @@ fn render(report: &StatusReport) -> String {
             (_, _, Some(_)) => "INVALID",
             (false, _, None) => "remote (not wrappable)",
             (true, true, None) => "yes",
+            (true, false, None) if s.ungoverned_reason.is_some() => "NO (not this thoth)",
             (true, false, None) => "NO",
         };
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -116,6 +121,11 @@ fn render(report: &StatusReport) -> String {
     }
     if report.servers.is_empty() {
         out.push_str("(no servers)\n");
+    }
+    for s in &report.servers {
+        if let Some(why) = &s.ungoverned_reason {
+            out.push_str(&format!("{}: {why}\n", s.name));
+        }
     }
     if !report.ungoverned.is_empty() {
         out.push_str(&format!(

@@ -58,6 +58,21 @@ pub fn give_to(file: &std::fs::File, uid: Option<u32>, gid: Option<u32>) -> std:
     os::give_to(file, uid, gid)
 }
 
+/// Give a new file to a user (running as root for them), readable by its owner only (0600): a config that
+/// holds a secret. No-op on Windows, where the folder's ACL applies.
+pub fn give_privately(
+    file: &std::fs::File,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> std::io::Result<()> {
+    os::give_privately(file, uid, gid)
+}
+
+/// The owner and group of a file (none on Windows).
+pub fn owner_of(meta: &std::fs::Metadata) -> (Option<u32>, Option<u32>) {
+    os::owner_of(meta)
+}
+
 /// Flush a folder's entries (a rename) to disk. No-op where folders cannot be opened (Windows).
 pub fn sync_dir(dir: &std::path::Path) -> std::io::Result<()> {
     os::sync_dir(dir)

@@ -150,6 +150,19 @@ pub fn give_to(file: &File, uid: Option<u32>, gid: Option<u32>) -> io::Result<()
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }
 
+pub fn give_privately(file: &File, uid: Option<u32>, gid: Option<u32>) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if is_root() {
+        std::os::unix::fs::fchown(file, uid, gid)?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+pub fn owner_of(meta: &std::fs::Metadata) -> (Option<u32>, Option<u32>) {
+    use std::os::unix::fs::MetadataExt;
+    (Some(meta.uid()), Some(meta.gid()))
+}
+
 pub fn sync_dir(dir: &std::path::Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

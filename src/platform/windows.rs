@@ -121,6 +121,18 @@ pub fn give_to(_file: &std::fs::File, _uid: Option<u32>, _gid: Option<u32>) -> i
     Ok(())
 }
 
+pub fn give_privately(
+    _file: &std::fs::File,
+    _uid: Option<u32>,
+    _gid: Option<u32>,
+) -> io::Result<()> {
+    Ok(())
+}
+
+pub fn owner_of(_meta: &std::fs::Metadata) -> (Option<u32>, Option<u32>) {
+    (None, None)
+}
+
 pub fn sync_dir(_dir: &std::path::Path) -> io::Result<()> {
     Ok(())
 }

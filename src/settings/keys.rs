@@ -333,6 +333,13 @@ pub const KEYS: &[KeyDef] = &[
         "an extra minisign public key trusted for updates (THOTH_ENV=dev only)",
     ),
     key(
+        "THOTH_TRUSTED_INSTALL_PATHS",
+        Kind::Text,
+        None,
+        "managed only: more absolute paths of thoth binaries that count as governing a Claude Desktop server \
+         (separated as PATH is: `:`, `;` on Windows); the running binary always counts",
+    ),
+    key(
         "THOTH_UPDATE_STALL_SECONDS",
         Kind::Seconds,
         Some("30"),

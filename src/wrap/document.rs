@@ -1,6 +1,8 @@
 //! A Claude Desktop config as a concrete syntax tree: every byte the edits do not touch comes out as it went
 //! in (key order, spacing, comments, a BOM). Checks that the file is JSON with an object at the top and an
-//! object (or nothing) under `mcpServers`, naming the position when it is not.
+//! object (or nothing) under `mcpServers`, naming the position when it is not. A key twice in one object
+//! (at any depth) is refused: Claude Desktop's `JSON.parse` keeps the last, so thoth cannot read it the same
+//! way with certainty, and "wrapped, then bare" would otherwise pass as governed (issue 12 §2).
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,7 @@ pub struct Document {
 }
 
 /// JSON as Claude Desktop reads it, plus comments (which thoth keeps but reports).
-fn options() -> ParseOptions {
+pub fn options() -> ParseOptions {
     ParseOptions {
         allow_comments: true,
         allow_loose_object_property_names: false,
@@ -117,6 +119,18 @@ fn check_shape(path: &Path, body: &str) -> Result<(), Error> {
     let Some(Ast::Object(top)) = parsed.value else {
         return Err(shape("the top level is not a JSON object".into()));
     };
+    if let Some(dup) = super::duplicates::find(&top) {
+        let (line, column) = line_column(body, dup.second);
+        let (first_line, first_column) = line_column(body, dup.first);
+        return Err(Error::DuplicateKey {
+            path: path.to_owned(),
+            key: dup.pointer,
+            line,
+            column,
+            first_line,
+            first_column,
+        });
+    }
     for prop in &top.properties {
         if prop.name.as_str() != SERVERS_KEY {
             continue;

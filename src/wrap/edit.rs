@@ -121,6 +121,9 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
     let Some(wrap) = &plan.wrap else {
         result.outcome = if existing.is_some() {
             converge(&object, &current, &original);
+            if let Some(text) = &record.original_text {
+                restore_text(prop, &object, text);
+            }
             records.servers.remove(name);
             Outcome::Unwrapped
         } else {
@@ -132,7 +135,17 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
         .as_ref()
         .map(|w| w.flags.clone())
         .unwrap_or_default();
-    let (desired, new_record, flags) = wrap_fields(name, &original, &old_flags, wrap);
+    let (desired, mut new_record, flags, dropped) = wrap_fields(name, &original, &old_flags, wrap);
+    new_record.original_text = match &existing {
+        Some(_) => record.original_text.clone(),
+        None => Some(object.to_string()),
+    };
+    if !dropped.is_empty() {
+        result.detail = Some(format!(
+            "dropped {} (a managed setting decides)",
+            dropped.join(" ")
+        ));
+    }
     result.agent_id = flags.agent_id.clone();
     result.session_intent = flags.session_intent.clone();
     if new_record.is_empty() {
@@ -153,13 +166,15 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
     result
 }
 
-/// The wrapped fields for an original entry, the record that undoes them, and thoth's flags.
+/// The wrapped fields for an original entry, the record that undoes them, thoth's flags, and the flags of
+/// the older wrap that were dropped.
 fn wrap_fields(
     name: &str,
     original: &Fields,
     old: &RunFlags,
     plan: &WrapPlan,
-) -> (Fields, Record, RunFlags) {
+) -> (Fields, Record, RunFlags, Vec<String>) {
+    let (other, dropped) = wrapped::drop_flags(&old.other, &plan.drop_flags);
     let flags = RunFlags {
         agent_id: Some(wrapped::agent_id_for(plan.agent_id_prefix.as_deref(), name)),
         tenant_id: plan.tenant_id.clone().or_else(|| old.tenant_id.clone()),
@@ -169,7 +184,7 @@ fn wrap_fields(
             .get(name)
             .cloned()
             .or_else(|| old.session_intent.clone()),
-        other: wrapped::with_lock(&old.other, plan.lock.as_ref(), name),
+        other: wrapped::with_lock(&other, plan.lock.as_ref(), name),
     };
     let args = wrapped::build_args(&flags, &original.command, original.args_or_empty());
     let mut record = Record {
@@ -202,7 +217,37 @@ fn wrap_fields(
         args: Some(args),
         env,
     };
-    (fields, record, flags)
+    (fields, record, flags, dropped)
+}
+
+/// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
+/// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
+/// prints its text as it is, and this entry is not read again in this run.
+fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str) {
+    let options = super::document::options();
+    let value = |t: &str| {
+        jsonc_parser::cst::CstRootNode::parse(t, &options)
+            .ok()?
+            .value()?
+            .to_serde_value()
+    };
+    let wanted = restored.to_string();
+    if text == wanted {
+        return;
+    }
+    let unique = match jsonc_parser::parse_to_ast(text, &Default::default(), &options) {
+        Ok(ast) => match ast.value {
+            Some(jsonc_parser::ast::Value::Object(o)) => super::duplicates::find(&o).is_none(),
+            _ => false,
+        },
+        Err(_) => false,
+    };
+    match (value(text), value(&wanted)) {
+        (Some(a), Some(b)) if unique && a == b => {
+            prop.set_value(CstInputValue::Number(text.to_owned()))
+        }
+        _ => {}
+    }
 }
 
 /// Change the entry from `current` to `desired`, touching only the keys that differ.

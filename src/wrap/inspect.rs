@@ -1,10 +1,12 @@
 //! What a Claude Desktop config governs, read only: each server, whether it is stdio, whether it runs behind
-//! `thoth run`, and with which agent id, intent and mode. `thoth status` and `thoth health` report this.
+//! `thoth run` of this very thoth (`trust`), and with which agent id, intent and mode. `thoth status` and
+//! `thoth health` report this.
 
 use std::path::{Path, PathBuf};
 
 use super::document::Document;
 use super::entry::{self, Entry};
+use super::trust::Trust;
 use super::{wrapped, Error};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,6 +27,9 @@ pub struct ServerState {
     pub lock: Option<String>,
     #[serde(skip)]
     pub lock_pubkeys: Vec<String>,
+    /// Why an entry that runs `thoth run` still does not count as governed (its command is not this thoth).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ungoverned_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,11 +59,11 @@ impl Inspection {
 }
 
 /// Read the file and classify every server.
-pub fn inspect(path: &Path) -> Result<Inspection, Error> {
+pub fn inspect(path: &Path, trust: &Trust) -> Result<Inspection, Error> {
     let text = read_text(path)?;
     let path = std::path::absolute(path).unwrap_or(path.to_owned());
     let doc = Document::parse(&path, &text)?;
-    Ok(classify(&doc))
+    Ok(classify(&doc, trust))
 }
 
 pub fn read_text(path: &Path) -> Result<String, Error> {
@@ -77,11 +82,11 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     }
 }
 
-pub fn classify(doc: &Document) -> Inspection {
+pub fn classify(doc: &Document, trust: &Trust) -> Inspection {
     let servers = doc
         .server_props()
         .iter()
-        .map(|(name, prop)| state(name, entry::read(prop)))
+        .map(|(name, prop)| state(name, entry::read(prop), trust))
         .collect();
     Inspection {
         path: doc.path.clone(),
@@ -90,7 +95,7 @@ pub fn classify(doc: &Document) -> Inspection {
     }
 }
 
-fn state(name: &str, entry: Entry) -> ServerState {
+fn state(name: &str, entry: Entry, trust: &Trust) -> ServerState {
     let mut state = ServerState {
         name: name.to_owned(),
         stdio: false,
@@ -102,13 +107,19 @@ fn state(name: &str, entry: Entry) -> ServerState {
         problem: None,
         lock: None,
         lock_pubkeys: Vec::new(),
+        ungoverned_reason: None,
     };
     match entry {
         Entry::Remote => {}
         Entry::Invalid(problem) => state.problem = Some(problem),
         Entry::Stdio(fields) => {
             state.stdio = true;
-            state.governed = wrapped::runs_thoth(&fields.command, fields.args_or_empty());
+            if wrapped::runs_thoth(&fields.command, fields.args_or_empty()) {
+                match trust.judge(&fields.command) {
+                    Ok(()) => state.governed = true,
+                    Err(why) => state.ungoverned_reason = Some(why),
+                }
+            }
             if let Some(w) = wrapped::parse(&fields.command, fields.args_or_empty()) {
                 state.agent_id = w.flags.agent_id;
                 state.tenant_id = w.flags.tenant_id;

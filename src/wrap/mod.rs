@@ -4,13 +4,18 @@
 
 pub mod cli_args;
 pub mod document;
+pub mod duplicates;
 pub mod edit;
 pub mod entry;
 pub mod inspect;
 pub mod locate;
+pub mod lock;
+pub mod managed;
 pub mod record;
 pub mod run;
 pub mod save;
+pub mod secrets;
+pub mod trust;
 pub mod wrapped;
 
 #[cfg(test)]
@@ -20,6 +25,7 @@ use std::path::PathBuf;
 
 pub use inspect::{inspect, Inspection, ServerState};
 pub use run::run;
+pub use trust::Trust;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -32,6 +38,20 @@ pub enum Error {
     },
     #[error("{} is not valid JSON: {detail}", path.display())]
     Syntax { path: PathBuf, detail: String },
+    #[error(
+        "{} has the key \"{key}\" twice (line {first_line} column {first_column}, and line {line} column {column}): \
+         Claude Desktop would use the last one, so thoth will not read or change this file",
+        path.display()
+    )]
+    DuplicateKey {
+        path: PathBuf,
+        /// JSON Pointer of the repeated key (`/mcpServers/fs`).
+        key: String,
+        line: usize,
+        column: usize,
+        first_line: usize,
+        first_column: usize,
+    },
     #[error("{} is not a Claude Desktop config: {detail}", path.display())]
     Shape { path: PathBuf, detail: String },
     #[error("could not write {}: {error}", path.display())]
@@ -39,6 +59,8 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error("another thoth wrap-config has held {} for more than {seconds} s", lock.display())]
+    Busy { lock: PathBuf, seconds: u64 },
     #[error("no user named {name}")]
     UnknownUser { name: String },
     #[error("could not tell whose Claude Desktop config to use: {detail}")]
@@ -60,6 +82,14 @@ impl crate::error::Hint for Error {
             }
             Error::Syntax { .. } | Error::Shape { .. } => {
                 "fix the file by hand (Claude Desktop cannot read it either); thoth left it untouched".into()
+            }
+            Error::DuplicateKey { .. } => {
+                "remove one of the two (keep the one you mean), then run the command again; a config with \
+                 a key twice is how an ungoverned server hides behind a governed one"
+                    .into()
+            }
+            Error::Busy { .. } => {
+                "wait for the other run to finish; if none is running, remove the lock file".into()
             }
             Error::UnknownUser { .. } => "check the name given to --for-user".into(),
             Error::NoUser { .. } => "pass --for-user USER or the config's path".into(),

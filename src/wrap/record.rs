@@ -22,12 +22,19 @@ pub struct Record {
     pub env_added: Vec<String>,
     #[serde(default)]
     pub env_replaced: BTreeMap<String, Value>,
+    /// The original entry's text, exactly as it was: unwrap puts it back when the restored entry means the
+    /// same (so nothing else changed), giving the original bytes whatever their layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
 }
 
 impl Record {
     /// Nothing to remember: the entry alone gives the original back.
     pub fn is_empty(&self) -> bool {
-        !self.args_absent && self.env_added.is_empty() && self.env_replaced.is_empty()
+        !self.args_absent
+            && self.env_added.is_empty()
+            && self.env_replaced.is_empty()
+            && self.original_text.is_none()
     }
 
     /// The original fields of a wrapped entry: `command`/`args` from after `--`, `env` with wrapping's

@@ -10,7 +10,7 @@ use super::cli_args::WrapConfigArgs;
 use super::document::Document;
 use super::edit::{self, Plan, ServerResult, WrapPlan};
 use super::save::{self, SaveOptions};
-use super::{inspect, locate, record, Error};
+use super::{inspect, locate, lock, managed, record, secrets, Error};
 use crate::platform::users::TargetUser;
 use crate::settings::{Credential, Environment, Settings};
 use crate::Exit;
@@ -56,6 +56,14 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
         |o| std::path::absolute(o).unwrap_or(o.clone()),
     );
     let mut warnings = Vec::new();
+    // The whole read-modify-write under one lock on what is written: parallel runs lose no update. (No
+    // folder: nothing to lock, and nothing can be written there either; the error says which.)
+    let folder_exists = output.parent().is_some_and(Path::is_dir);
+    let _lock = if args.dry_run || !folder_exists {
+        None
+    } else {
+        Some(lock::acquire(&output, lock::WAIT)?)
+    };
 
     let (text, created) = match inspect::read_text(&input) {
         Ok(text) => (text, false),
@@ -86,8 +94,14 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             warnings.push(format!("no server named \"{name}\" (--only / --exclude)"));
         }
     }
-    let mut records = record::load(&output)?;
-    let before = records.clone();
+    // What wrapping INPUT changed is recorded beside INPUT: read there, whatever the output.
+    let mut records = record::load(&input)?;
+    let before = if output == input {
+        records.clone()
+    } else {
+        record::load(&output)?
+    };
+    let old_secrets = secrets::values(&doc);
     let servers = edit::apply(&doc, &plan, &mut records);
     let new_text = doc.to_text();
     let old_output = if output == input {
@@ -111,16 +125,25 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
         diff: None,
     };
     if args.dry_run {
-        report.diff = Some(diff(
-            old_output.as_deref().unwrap_or(""),
-            &new_text,
-            &output,
-        ));
+        let mut hidden = old_secrets;
+        hidden.extend(
+            Document::parse(&output, &new_text)
+                .map_or_else(|_| Vec::new(), |d| secrets::values(&d)),
+        );
+        if let Some(old) = old_output
+            .as_deref()
+            .and_then(|t| Document::parse(&output, t).ok())
+        {
+            hidden.extend(secrets::values(&old));
+        }
+        let shown = diff(old_output.as_deref().unwrap_or(""), &new_text, &output);
+        report.diff = Some(secrets::mask(&shown, &hidden));
     } else {
         let options = SaveOptions {
             new_owner: (!is_current).then_some(&user),
             backup: true,
             crash_before_rename: crash_hook(settings),
+            redact_backup: args.unwrap,
         };
         report.backup = save::save(&output, new_text.as_bytes(), &options)?;
         if records != before {
@@ -162,10 +185,22 @@ fn plan(
             thoth_path.display()
         )));
     }
-    let tenant_id = args
-        .tenant_id
-        .clone()
-        .or_else(|| settings.tenant_id.as_ref().map(|t| t.value.clone()));
+    if args.thoth_path.is_some() {
+        if let Err(why) = super::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
+        {
+            warnings.push(format!(
+                "--thoth-path: {why}; `thoth status` and `thoth health` will report these servers as not governed"
+            ));
+        }
+    }
+    let managed = managed::Managed::of(settings);
+    let tenant_id = managed
+        .tenant_id(args.tenant_id.clone(), warnings)
+        .or_else(|| {
+            args.tenant_id
+                .clone()
+                .or_else(|| settings.tenant_id.as_ref().map(|t| t.value.clone()))
+        });
     if let Some(tenant) = &tenant_id {
         if crate::settings::validate::id(tenant).is_err() {
             return Err(Error::Usage(format!(
@@ -213,9 +248,12 @@ fn plan(
     plan.wrap = Some(WrapPlan {
         thoth_path: thoth_path.to_string_lossy().into_owned(),
         tenant_id,
-        enforcement_mode: args
-            .enforcement_mode
-            .unwrap_or(settings.enforcement_mode.value)
+        enforcement_mode: managed
+            .enforcement_mode(args.enforcement_mode, warnings)
+            .unwrap_or(
+                args.enforcement_mode
+                    .unwrap_or(settings.enforcement_mode.value),
+            )
             .as_str()
             .to_owned(),
         agent_id_prefix: args.agent_id_prefix.clone(),
@@ -229,6 +267,7 @@ fn plan(
             )),
             None => None,
         },
+        drop_flags: managed.drop_flags(),
     });
     if plan.wrap.as_ref().is_some_and(|w| w.tenant_id.is_none()) {
         warnings.push(
@@ -279,11 +318,12 @@ fn save_records(
         };
     }
     let like = std::fs::metadata(output).ok();
-    save::write_new(
+    save::write_as(
         &path,
         &records.to_json(),
         like.as_ref(),
         options.new_owner,
+        secrets::record_holds_secret(records),
         false,
     )
 }

@@ -1,6 +1,7 @@
 //! Writing a config without ever leaving a partial one: a temp file in the same folder with the original's
 //! owner, group and mode, fsync, rename, fsync of the folder. The previous content is kept beside it as
-//! `<name>.thoth-backup-<UTC time>` (only when the content changes).
+//! `<name>.thoth-backup-<UTC time>` (only when the content changes). A file holding one of thoth's secrets
+//! (`--embed-api-key`) is written 0600, its backup too; an unwrap's backup has them masked (`secrets`).
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ pub struct SaveOptions<'a> {
     pub backup: bool,
     /// Test hook (dev only): stop dead after the temp file is written, before the rename.
     pub crash_before_rename: bool,
+    /// Mask thoth's secrets in the backup (`--unwrap`: no copy of the key is left behind).
+    pub redact_backup: bool,
 }
 
 /// Write `content` to `path` unless it already holds exactly that. Returns the backup's path, if one was made.
@@ -36,22 +39,60 @@ pub fn save(path: &Path, content: &[u8], options: &SaveOptions) -> Result<Option
         return Ok(None);
     }
     let like = std::fs::metadata(path).ok();
-    let backup = match (&previous, options.backup) {
-        (Some(bytes), true) => {
-            let backup = backup_path(path);
-            write_new(&backup, bytes, like.as_ref(), options.new_owner, false)?;
-            Some(backup)
-        }
+    let kept = match (previous, options.backup) {
+        (Some(bytes), true) if options.redact_backup => super::secrets::redact(&bytes),
+        (Some(bytes), true) => Some(bytes),
         _ => None,
     };
-    write_new(
+    let backup = match kept {
+        Some(bytes) => {
+            let backup = backup_path(path);
+            let private = super::secrets::holds_secret(&bytes);
+            write_as(
+                &backup,
+                &bytes,
+                like.as_ref(),
+                options.new_owner,
+                private,
+                false,
+            )?;
+            Some(backup)
+        }
+        None => None,
+    };
+    write_as(
         path,
         content,
         like.as_ref(),
         options.new_owner,
+        super::secrets::holds_secret(content),
         options.crash_before_rename,
     )?;
     Ok(backup)
+}
+
+/// `write_new`, readable by its owner only when `private` (the owner stays the one it would have been).
+pub fn write_as(
+    path: &Path,
+    content: &[u8],
+    like: Option<&std::fs::Metadata>,
+    new_owner: Option<&TargetUser>,
+    private: bool,
+    crash_before_rename: bool,
+) -> Result<(), Error> {
+    if !private {
+        return write_new(path, content, like, new_owner, crash_before_rename);
+    }
+    let (uid, gid) = match like {
+        Some(meta) => crate::platform::owner_of(meta),
+        None => (new_owner.and_then(|u| u.uid), new_owner.and_then(|u| u.gid)),
+    };
+    write_with(
+        path,
+        content,
+        Access::PrivateFor { uid, gid },
+        crash_before_rename,
+    )
 }
 
 /// Replace (or create) a file through `home::write_file`: as the file it replaces, or (a new one) readable
@@ -70,6 +111,15 @@ pub fn write_new(
             gid: new_owner.and_then(|u| u.gid),
         },
     };
+    write_with(path, content, access, crash_before_rename)
+}
+
+fn write_with(
+    path: &Path,
+    content: &[u8],
+    access: Access,
+    crash_before_rename: bool,
+) -> Result<(), Error> {
     let crash = || {
         if crash_before_rename {
             // Simulates power loss between write and rename: no destructors, no cleanup.

@@ -17,6 +17,7 @@ fn plan() -> Plan {
             env: vec![],
             intents: BTreeMap::new(),
             lock: None,
+            drop_flags: vec![],
         }),
         only: vec![],
         exclude: vec![],
@@ -113,8 +114,19 @@ fn wraps_a_realistic_config() {
     // Outside mcpServers, byte for byte (1.50 stays 1.50).
     assert!(out.starts_with("{\n  \"globalShortcut\": \"Ctrl+Space\",\n  \"mcpServers\": {"));
     assert!(out.ends_with("  \"preferences\": {\"sidebarMode\": \"chat\", \"n\": 1.50}\n}\n"));
-    // Only the server without args needs a record.
-    assert_eq!(records.servers.keys().collect::<Vec<_>>(), ["noargs"]);
+    // Every wrapped server has a record (its original text, for a byte-exact unwrap); only the one without
+    // args needs `args_absent`.
+    assert_eq!(
+        records.servers.keys().collect::<Vec<_>>(),
+        ["filesystem", "github", "noargs"]
+    );
+    let absent: Vec<&String> = records
+        .servers
+        .iter()
+        .filter(|(_, r)| r.args_absent)
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(absent, ["noargs"]);
 
     let (again, outcomes) = run(&out, &plan(), &mut records);
     assert_eq!(again, out, "a second wrap changes no byte");
@@ -392,4 +404,59 @@ mod generated {
             prop_assert!(records.servers.is_empty());
         }
     }
+}
+
+/// Any layout comes back byte for byte after wrap, re-wrap and unwrap; an entry changed meanwhile (or a
+/// record whose text means something else) is restored by value instead, keeping the change.
+#[test]
+fn unwrap_gives_back_the_original_bytes_of_any_layout_unless_something_changed() {
+    const ODD: &str = r#"{
+  "mcpServers": {
+    "a": {
+      "command": "npx",
+      "args": [
+        "-y", "x"
+      ]
+    },
+    "b": { "command": "npx",   "args": [ "-y" ,"x" ], "env": {"K": "v"} },
+    "c": {
+      "args": ["z"],
+      "command": "uvx"
+    },
+    "d": {"command": "x", "args": [
+      "a",
+      "b"]},
+    "e": {"command": "x", "args": [] , "env": {}}
+  }
+}
+"#;
+    let mut records = Records::default();
+    let mut with_env = plan();
+    if let Some(wrap) = &mut with_env.wrap {
+        wrap.env = vec![("Q".into(), "1".into())];
+    }
+    let (wrapped, _) = run(ODD, &with_env, &mut records);
+    let (rewrapped, _) = run(&wrapped, &plan(), &mut records);
+    let mut kept = records.clone();
+    let (back, _) = run(&rewrapped, &unwrap_plan(), &mut records);
+    assert_eq!(back, ODD);
+    assert!(records.servers.is_empty());
+
+    // "b" gained a key while wrapped: restored by value, the key kept; the others byte for byte.
+    let changed = rewrapped.replacen(r#""env": {"#, r#""disabled": true, "env": {"#, 1);
+    assert_ne!(changed, rewrapped);
+    let mut again = kept.clone();
+    let (back, _) = run(&changed, &unwrap_plan(), &mut again);
+    assert!(back.contains(r#""disabled": true"#), "{back}");
+    assert!(
+        back.contains("\"c\": {\n      \"args\": [\"z\"],\n      \"command\": \"uvx\"\n    }"),
+        "{back}"
+    );
+    // A record whose text means another entry is not trusted: the entry is restored by value.
+    kept.servers.get_mut("c").unwrap().original_text = Some(r#"{"command": "evil"}"#.into());
+    let (back, _) = run(&rewrapped, &unwrap_plan(), &mut kept);
+    assert!(
+        !back.contains("evil") && back.contains(r#""command": "uvx""#),
+        "{back}"
+    );
 }

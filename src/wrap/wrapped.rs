@@ -127,6 +127,29 @@ pub fn parse(command: &str, args: &[String]) -> Option<Wrapped> {
     None
 }
 
+/// `other` flags without the named ones (and their values): (kept, dropped).
+pub fn drop_flags(other: &[String], names: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+    let mut rest = other.iter();
+    while let Some(arg) = rest.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, _)) if name.starts_with("--") => (name, true),
+            _ => (arg.as_str(), false),
+        };
+        let value = (!inline && VALUE_FLAGS.contains(&name))
+            .then(|| rest.next())
+            .flatten();
+        let out = if names.iter().any(|n| n == name) {
+            &mut dropped
+        } else {
+            &mut kept
+        };
+        out.push(arg.clone());
+        out.extend(value.cloned());
+    }
+    (kept, dropped)
+}
+
 /// The `args` of a wrapped entry.
 pub fn build_args(flags: &RunFlags, command: &str, args: &[String]) -> Vec<String> {
     let mut out = vec!["run".to_owned()];
@@ -231,6 +254,32 @@ mod tests {
             strings(&["--policy", "/p.json", "--approved-scope=x,y"])
         );
         assert_eq!(parsed.command, "node");
+    }
+
+    #[test]
+    fn managed_flags_are_dropped_with_their_values() {
+        let other = strings(&[
+            "--policy",
+            "/p.json",
+            "--approved-scope=x",
+            "--max-pending",
+            "9",
+            "--approved-scope",
+            "y",
+        ]);
+        let names = strings(&["--policy", "--approved-scope"]);
+        let (kept, dropped) = drop_flags(&other, &names);
+        assert_eq!(kept, strings(&["--max-pending", "9"]));
+        assert_eq!(
+            dropped,
+            strings(&[
+                "--policy",
+                "/p.json",
+                "--approved-scope=x",
+                "--approved-scope",
+                "y"
+            ])
+        );
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub struct ClaudeConfig {
     pub ungoverned: Vec<String>,
     /// Why the config could not be read, if it could not.
     pub error: Option<String>,
+    /// The config was refused, not merely unreadable (a key twice): the check fails.
+    #[serde(skip)]
+    pub refused: bool,
     /// Per governed server: whether it runs under a lock and whether the lock's signature verified.
     pub locks: Vec<ServerLock>,
 }
@@ -58,8 +61,8 @@ impl ClaudeConfig {
     }
 }
 
-/// Read and classify the config at `path`.
-pub fn inspect(path: &Path) -> ClaudeConfig {
+/// Read and classify the config at `path`; governed means run by the binary `trust` accepts.
+pub fn inspect(path: &Path, trust: &crate::wrap::Trust) -> ClaudeConfig {
     let mut config = ClaudeConfig {
         path: path.display().to_string(),
         found: false,
@@ -69,8 +72,9 @@ pub fn inspect(path: &Path) -> ClaudeConfig {
         ungoverned: Vec::new(),
         error: None,
         locks: Vec::new(),
+        refused: false,
     };
-    match crate::wrap::inspect::inspect(path) {
+    match crate::wrap::inspect::inspect(path, trust) {
         Ok(inspection) => {
             config.found = true;
             config.servers = inspection.servers.len();
@@ -102,6 +106,7 @@ pub fn inspect(path: &Path) -> ClaudeConfig {
         }
         Err(crate::wrap::Error::Missing { .. }) => {}
         Err(err) => {
+            config.refused = matches!(err, crate::wrap::Error::DuplicateKey { .. });
             config.found = path.exists();
             config.governed = false;
             config.error = Some(err.to_string());
@@ -123,24 +128,36 @@ mod tests {
     #[test]
     fn classifies_governed_ungoverned_and_remote_servers() {
         let dir = tempfile::tempdir().unwrap();
+        let thoth = dir.path().join("thoth");
+        std::fs::write(&thoth, "the running thoth").unwrap();
+        let trust = crate::wrap::Trust::new(Some(thoth.clone()), vec![]);
         let path = dir.path().join("c.json");
-        let missing = inspect(&path);
+        let missing = inspect(&path, &trust);
         assert!(!missing.found && missing.governed && missing.error.is_none());
+        let config = serde_json::json!({"mcpServers": {
+            "fs": {"command": thoth, "args": ["run", "--agent-id", "fs", "--", "npx", "x"]},
+            "shim": {"command": "/usr/local/bin/thoth", "args": ["run", "--", "npx", "x"]},
+            "raw": {"command": "npx", "args": ["-y", "server-everything"]},
+            "remote": {"url": "https://mcp.example.com"}}});
+        std::fs::write(&path, config.to_string()).unwrap();
+        let c = inspect(&path, &trust);
+        assert!(c.found && !c.governed, "{c:?}");
+        assert_eq!(c.servers, 4);
+        assert_eq!(c.governed_servers, ["fs"]);
+        assert_eq!(c.ungoverned, ["raw", "shim"]);
+        std::fs::write(&path, "{oops").unwrap();
+        let c = inspect(&path, &trust);
+        assert!(
+            c.found && !c.governed && c.error.is_some() && !c.refused,
+            "{c:?}"
+        );
         std::fs::write(
             &path,
-            r#"{"mcpServers":{
-              "fs":{"command":"/usr/local/bin/thoth","args":["run","--agent-id","fs","--","npx","x"]},
-              "raw":{"command":"npx","args":["-y","server-everything"]},
-              "remote":{"url":"https://mcp.example.com"}}}"#,
+            r#"{"mcpServers":{"a":{"command":"x"},"a":{"command":"y"}}}"#,
         )
         .unwrap();
-        let c = inspect(&path);
-        assert!(c.found && !c.governed, "{c:?}");
-        assert_eq!(c.servers, 3);
-        assert_eq!(c.governed_servers, ["fs"]);
-        assert_eq!(c.ungoverned, ["raw"]);
-        std::fs::write(&path, "{oops").unwrap();
-        let c = inspect(&path);
-        assert!(c.found && !c.governed && c.error.is_some(), "{c:?}");
+        let c = inspect(&path, &trust);
+        assert!(c.found && !c.governed && c.refused, "{c:?}");
+        assert!(c.error.unwrap().contains("\"/mcpServers/a\" twice"));
     }
 }

@@ -130,7 +130,8 @@ fn build(
     let config_path = config
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::wrap::locate::config_path(user, is_current));
-    let mut claude_config = claude_config::inspect(&config_path);
+    let trust = crate::wrap::Trust::current(settings.as_ref());
+    let mut claude_config = claude_config::inspect(&config_path, &trust);
     if let Some(settings) = &settings {
         claude_config.check_locks(settings);
     }

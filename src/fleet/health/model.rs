@@ -157,6 +157,11 @@ pub fn build(facts: Facts) -> HealthReport {
     }
     let config = &facts.claude_config;
     match (&config.error, config.found) {
+        (Some(error), _) if config.refused => check(
+            "claude_config",
+            CheckStatus::Fail,
+            format!("{}: {error}", config.path),
+        ),
         (Some(error), _) => check(
             "claude_config",
             CheckStatus::Warn,

@@ -11,6 +11,7 @@ fn config(ungoverned: &[&str]) -> ClaudeConfig {
         ungoverned: ungoverned.iter().map(|s| s.to_string()).collect(),
         error: None,
         locks: Vec::new(),
+        refused: false,
     }
 }
 
