@@ -26,6 +26,7 @@ pub enum Error {
     Fleet(#[from] crate::fleet::Error),
     #[error(transparent)]
     Lock(#[from] crate::lock::Error),
+    #[error(transparent)]
     Auth(#[from] crate::auth::Error),
     #[error("could not start logging: {0}")]
     Logging(String),

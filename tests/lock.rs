@@ -1044,7 +1044,11 @@ fn managed_settings_require_a_signed_lock_from_the_lock_dir() {
     std::fs::create_dir(&dir).unwrap();
     let k = keys(&b, "it");
     let managed = b.path("managed.json");
-    let write_managed = |v: Value| std::fs::write(&managed, v.to_string()).unwrap();
+    // The managed source says dev itself: on a managed machine the user's THOTH_ENV=dev no longer applies.
+    let write_managed = |mut v: Value| {
+        v["THOTH_ENV"] = json!("dev");
+        std::fs::write(&managed, v.to_string()).unwrap()
+    };
     let env = [("THOTH_MANAGED_SETTINGS_FILE", managed.to_str().unwrap())];
 
     // Required, and nothing delivered yet: refused.

@@ -90,6 +90,8 @@ fuzz_target!(|data: &[u8]| {
                 Route::Govern(_)
                 | Route::Finished(_)
                 | Route::Abandoned(_)
+                | Route::Own { .. }
+                | Route::Lifecycle(_)
                 | Route::Refused(..) => {}
             }
         }

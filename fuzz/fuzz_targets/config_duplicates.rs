@@ -103,6 +103,7 @@ fuzz_target!(|text: &str| {
             agent_id_prefix: None,
             env: vec![("THOTH_ENV".into(), "prod".into())],
             intents: BTreeMap::new(),
+            lock: None,
             drop_flags: vec![],
         }),
         only: vec![],

@@ -47,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
                     serde_json::from_slice::<serde_json::Value>(body).expect("valid JSON out");
                 }
                 Route::Govern(call) => governed.push(call.proxy_id),
-                Route::Finished(_) | Route::Abandoned(_) | Route::Refused(..) => {}
+                Route::Finished(_)
+                | Route::Abandoned(_)
+                | Route::Refused(..)
+                | Route::Own { .. }
+                | Route::Lifecycle(_) => {}
             }
         }
     }

@@ -63,6 +63,7 @@ pub fn http(settings: &Settings) -> Result<reqwest::Client, Error> {
     let timeouts = crate::net::Timeouts {
         connect: crate::net::CONNECT_TIMEOUT,
         total: REQUEST_TIMEOUT,
+        stall: None,
     };
     Ok(crate::net::NetClient::new(settings, timeouts)?
         .http()

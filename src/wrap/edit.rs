@@ -36,6 +36,8 @@ pub struct WrapPlan {
     pub intents: BTreeMap<String, String>,
     /// `--lock-dir` (absolute) and `--lock-pubkey`: each server gets `--lock <dir>/<name>.lock.json`.
     pub lock: Option<(PathBuf, Option<String>)>,
+    /// Flags of an older wrap a managed setting contradicts (`--policy` when the policy is managed): dropped.
+    pub drop_flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
