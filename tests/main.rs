@@ -10,6 +10,7 @@ mod events;
 mod govapi;
 mod health;
 mod hostile;
+mod memory;
 mod policy;
 mod real_peers;
 mod schemas;
