@@ -3,6 +3,7 @@
 //! (STYLE.md §9).
 
 pub mod binary;
+pub mod lifeline;
 pub mod managed_paths;
 pub mod paths;
 #[cfg(windows)]

@@ -61,6 +61,7 @@ pub async fn run(
         mut child,
         stdin,
         stdout,
+        lifeline: _lifeline,
     } = upstream;
     let (client_in, client_out) = platform::client_stdio();
     let mut client_frames =
