@@ -25,7 +25,12 @@ pub fn attach(child: &tokio::process::Child) -> io::Result<Guard> {
 
 /// The watcher: close every inherited descriptor (so pipes still see EOF), then wait for either exit.
 unsafe fn watch(parent: libc::pid_t, server: libc::pid_t) -> ! {
-    let max = libc::getdtablesize();
+    let mut limit: libc::rlimit = std::mem::zeroed();
+    let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+        limit.rlim_cur.min(65536) as libc::c_int
+    } else {
+        1024
+    };
     for fd in 0..max {
         libc::close(fd);
     }
