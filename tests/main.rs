@@ -14,6 +14,7 @@ mod health;
 mod hostile;
 mod hostile_lines;
 mod lock;
+mod memory;
 mod policy;
 mod real_peers;
 mod redaction;

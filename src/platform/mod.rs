@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod environ;
 pub mod file_trust;
+pub mod lifeline;
 pub mod managed_paths;
 pub mod opener;
 pub mod paths;

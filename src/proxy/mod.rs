@@ -2,6 +2,7 @@
 //! framing (bytes -> lines) | envelope (the few JSON fields read) | router (pure routing) |
 //! session (the I/O loop) | outlet (writers) | upstream (the child).
 
+pub mod budget;
 pub mod envelope;
 pub mod framing;
 pub mod governance;

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::codec::FramedRead;
 
+use super::budget::{self, HeldCalls};
 use super::envelope::{self, error_frame, Envelope, Kind};
 use super::framing::{Frame, LineCodec};
 use super::governance::Governance;
@@ -62,6 +63,7 @@ pub async fn run(
         mut child,
         stdin,
         stdout,
+        lifeline: _lifeline,
     } = upstream;
     let (client_in, client_out) = platform::client_stdio();
     let mut client_frames =
@@ -87,6 +89,9 @@ pub async fn run(
     }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
     let mut routes: Vec<Route> = Vec::with_capacity(8);
+    let mut held = HeldCalls::default();
+    let mut client_paused: Option<Paused> = None;
+    let mut server_paused: Option<Paused> = None;
 
     let mut client_open = true;
     let mut server_open = true;
@@ -99,9 +104,33 @@ pub async fn run(
         if status.is_some() && !server_open {
             break;
         }
+        // Backpressure (budget.rs): a side is read only while everything its input feeds has room.
+        let client_blocked = client_open
+            .then(|| Paused::client(&to_server, &to_client, &held))
+            .flatten();
+        let server_blocked = server_open
+            .then(|| Paused::server(&to_server, &to_client))
+            .flatten();
+        log_pause(Side::Client, &mut client_paused, client_blocked);
+        log_pause(Side::Server, &mut server_paused, server_blocked);
+        let read_client = client_open && client_blocked.is_none();
+        let read_server = server_open && server_blocked.is_none();
+        let server_full = !to_server.has_room() || !to_server.has_echo_room();
+        let client_full = !to_client.has_room() || !to_client.has_echo_room();
+        let mut from = Side::Client;
+        let mut line_len = 0;
         tokio::select! {
-            frame = client_frames.next(), if client_open && to_server.has_room() => match frame {
-                Some(Ok(Frame::Line(line))) => router.on_client(line.freeze(), &mut routes),
+            frame = client_frames.next(), if read_client => match frame {
+                Some(Ok(Frame::Line(line))) => {
+                    line_len = line.len();
+                    let line = own(line);
+                    if budget::batch_too_long(&line, budget::MAX_BATCH_ELEMENTS) {
+                        tracing::warn!(max = budget::MAX_BATCH_ELEMENTS, "refusing a client batch with too many elements");
+                        routes.push(Route::ToClient(error_frame(None, envelope::INVALID_REQUEST, &format!("thoth: a batch of more than {} messages is refused whole; none of it was forwarded", budget::MAX_BATCH_ELEMENTS), None)));
+                    } else {
+                        router.on_client(line, &mut routes);
+                    }
+                }
                 Some(Ok(Frame::Oversized { prefix, len })) => router.on_client_oversized(&prefix, len, cfg.max_line_bytes, &mut routes),
                 Some(Err(err)) => {
                     tracing::warn!(error = %err, "reading from the client failed; treating it as gone");
@@ -114,22 +143,33 @@ pub async fn run(
                     begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
                 }
             },
-            frame = server_frames.next(), if server_open && to_client.has_room() => match frame {
-                Some(Ok(Frame::Line(line))) => router.on_server(line.freeze(), &mut routes),
-                Some(Ok(Frame::Oversized { prefix, len })) => router.on_server_oversized(&prefix, len, cfg.max_line_bytes, &mut routes),
-                Some(Err(err)) => {
-                    tracing::warn!(error = %err, "reading from the server failed");
-                    server_open = false;
-                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
-                }
-                None => {
-                    tracing::debug!("the server closed its stdout");
-                    server_open = false;
-                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+            frame = server_frames.next(), if read_server => {
+                from = Side::Server;
+                match frame {
+                    Some(Ok(Frame::Line(line))) => {
+                        let line = own(line);
+                        if budget::batch_too_long(&line, budget::MAX_BATCH_ELEMENTS) {
+                            tracing::warn!(max = budget::MAX_BATCH_ELEMENTS, "dropping a server batch with too many elements");
+                        } else {
+                            router.on_server(line, &mut routes);
+                        }
+                    }
+                    Some(Ok(Frame::Oversized { prefix, len })) => router.on_server_oversized(&prefix, len, cfg.max_line_bytes, &mut routes),
+                    Some(Err(err)) => {
+                        tracing::warn!(error = %err, "reading from the server failed");
+                        server_open = false;
+                        begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                    }
+                    None => {
+                        tracing::debug!("the server closed its stdout");
+                        server_open = false;
+                        begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
+                    }
                 }
             },
             Some(joined) = governance.next_decided(), if governance.is_deciding() => {
                 if let Some((proxy, decision)) = governance.decided(joined) {
+                    held.release(proxy);
                     router.on_decision(proxy, decision, &mut routes);
                 }
             },
@@ -173,8 +213,8 @@ pub async fn run(
                     }
                 }
             },
-            () = to_server.drained(), if !to_server.has_room() => {},
-            () = to_client.drained(), if !to_client.has_room() => {},
+            () = to_server.drained(), if server_full => {},
+            () = to_client.drained(), if client_full => {},
             Some(Ok((side, result))) = writers.join_next() => {
                 if let Err(err) = result {
                     match side {
@@ -189,13 +229,19 @@ pub async fn run(
                 }
             },
         }
+        let mut outlets = Outlets {
+            to_server: &to_server,
+            to_client: &to_client,
+            held: &mut held,
+        };
         dispatch(
             &mut routes,
             &mut router,
             &mut governance,
             &mut lock,
-            &to_server,
-            &to_client,
+            &mut outlets,
+            from,
+            line_len,
         );
     }
 
@@ -209,13 +255,20 @@ pub async fn run(
         &format!("the MCP server exited ({status}) before answering"),
         &mut routes,
     );
+    held.clear();
+    let mut outlets = Outlets {
+        to_server: &to_server,
+        to_client: &to_client,
+        held: &mut held,
+    };
     dispatch(
         &mut routes,
         &mut router,
         &mut governance,
         &mut lock,
-        &to_server,
-        &to_client,
+        &mut outlets,
+        Side::Client,
+        0,
     );
     to_client.close();
     to_server.close();
@@ -240,14 +293,124 @@ fn begin_stop(to_server: &mut Outlet, stop: &mut Option<(Instant, Stop)>, grace:
     }
 }
 
+/// Why a side is not being read right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paused {
+    /// The other side is not reading what this side sends it (ordinary flow control).
+    OtherSideFull(usize),
+    /// This side is not reading thoth's own answers to it (errors, refusals).
+    AnswersUnread(usize),
+    /// Its tools/calls wait for decisions (the enforcer is slow).
+    CallsHeld(usize),
+}
+
+impl Paused {
+    fn client(to_server: &Outlet, to_client: &Outlet, held: &HeldCalls) -> Option<Paused> {
+        if !to_server.has_room() {
+            Some(Paused::OtherSideFull(to_server.backlog()))
+        } else if !to_client.has_echo_room() {
+            Some(Paused::AnswersUnread(to_client.echo_backlog()))
+        } else if !held.has_room() {
+            Some(Paused::CallsHeld(held.bytes()))
+        } else {
+            None
+        }
+    }
+
+    fn server(to_server: &Outlet, to_client: &Outlet) -> Option<Paused> {
+        if !to_client.has_room() {
+            Some(Paused::OtherSideFull(to_client.backlog()))
+        } else if !to_server.has_echo_room() {
+            Some(Paused::AnswersUnread(to_server.echo_backlog()))
+        } else {
+            None
+        }
+    }
+}
+
+/// Say when reading a side stops and starts again (transitions only, never per frame).
+fn log_pause(side: Side, state: &mut Option<Paused>, now: Option<Paused>) {
+    let name = match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    };
+    let kind = |p: &Option<Paused>| p.as_ref().map(std::mem::discriminant);
+    let changed = kind(state) != kind(&now);
+    *state = now;
+    if !changed {
+        return;
+    }
+    match now {
+        None => tracing::debug!("resuming reads from the {name}"),
+        Some(Paused::OtherSideFull(bytes)) => {
+            tracing::debug!(
+                bytes,
+                "pausing reads from the {name}: the other side is not reading what it sent"
+            )
+        }
+        Some(Paused::AnswersUnread(bytes)) => {
+            tracing::info!(
+                bytes,
+                "pausing reads from the {name}: it is not reading thoth's answers to it"
+            )
+        }
+        Some(Paused::CallsHeld(bytes)) => {
+            tracing::info!(
+                bytes,
+                "pausing reads from the {name}: its tools/calls wait for decisions"
+            )
+        }
+    }
+}
+
+/// A line as the router keeps it: small lines are copied out of the read buffer, so a frame that waits long
+/// (held, or queued for a slow peer) keeps only its own bytes alive (`budget::COPY_LINES_BELOW`).
+fn own(line: bytes::BytesMut) -> Bytes {
+    if line.len() < budget::COPY_LINES_BELOW {
+        Bytes::copy_from_slice(&line)
+    } else {
+        line.freeze()
+    }
+}
+
+/// Where routed frames go, and the held-call budget governed calls are charged to.
+struct Outlets<'a> {
+    to_server: &'a Outlet,
+    to_client: &'a Outlet,
+    held: &'a mut HeldCalls,
+}
+
+impl Outlets<'_> {
+    /// Frames routed back to the side whose input (or held call) caused them are thoth's own answers.
+    fn send(&self, route: Route, from: Side) {
+        match (route, from) {
+            (Route::ToServer(frame), Side::Server) => self.to_server.send_echo(frame),
+            (Route::ToServer(frame), Side::Client) => self.to_server.send(frame),
+            (Route::ToClient(frame), Side::Client) => self.to_client.send_echo(frame),
+            (Route::ToClient(frame), Side::Server) => self.to_client.send(frame),
+            (
+                Route::Govern(_)
+                | Route::Finished(_)
+                | Route::Abandoned(_)
+                | Route::Own { .. }
+                | Route::Lifecycle(_)
+                | Route::Refused(..),
+                _,
+            ) => {}
+        }
+    }
+}
+
 /// Send every routed frame on its way; ask the lock (with `--lock`), then the policy, about governed calls.
+/// `from` is the side whose input (a line of `line_len` bytes) made these routes; decisions count as the client's.
 fn dispatch(
     routes: &mut Vec<Route>,
     router: &mut Router,
     governance: &mut Governance,
     lock: &mut Option<super::lock_hook::LockHook>,
-    to_server: &Outlet,
-    to_client: &Outlet,
+    outlets: &mut Outlets,
+    from: Side,
+    line_len: usize,
 ) {
     let mut decided = Vec::new();
     if let Some(hook) = lock.as_ref() {
@@ -259,95 +422,90 @@ fn dispatch(
     while !routes.is_empty() {
         let round: Vec<Route> = std::mem::take(routes);
         for route in round {
-            dispatch_one(
-                route,
+            let mut step = Step {
                 routes,
-                &mut decided,
+                decided: &mut decided,
                 router,
                 governance,
                 lock,
-                to_server,
-                to_client,
-            );
+                outlets,
+            };
+            step.one(route, from, line_len);
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dispatch_one(
-    route: Route,
-    routes: &mut Vec<Route>,
-    decided: &mut Vec<Route>,
-    router: &mut Router,
-    governance: &mut Governance,
-    lock: &mut Option<super::lock_hook::LockHook>,
-    to_server: &Outlet,
-    to_client: &Outlet,
-) {
-    use super::lock_hook::Admit;
-    {
+/// What one route of a dispatch round may touch.
+struct Step<'a, 'b> {
+    routes: &'a mut Vec<Route>,
+    decided: &'a mut Vec<Route>,
+    router: &'a mut Router,
+    governance: &'a mut Governance,
+    lock: &'a mut Option<super::lock_hook::LockHook>,
+    outlets: &'a mut Outlets<'b>,
+}
+
+impl Step<'_, '_> {
+    fn one(&mut self, route: Route, from: Side, line_len: usize) {
+        use super::lock_hook::Admit;
         match route {
-            Route::ToServer(frame) => to_server.send(frame),
-            Route::ToClient(frame) => to_client.send(frame),
-            Route::Finished(done) => governance.finished(done),
+            Route::Finished(done) => self.governance.finished(done),
             Route::Abandoned(proxy) => {
-                if let Some(hook) = lock.as_mut() {
+                if let Some(hook) = self.lock.as_mut() {
                     hook.abandoned(proxy);
                 }
-                governance.abandoned(proxy)
+                self.outlets.held.release(proxy);
+                self.governance.abandoned(proxy)
             }
             Route::Lifecycle(event) => {
-                if let Some(frame) = lock
+                if let Some(frame) = self
+                    .lock
                     .as_mut()
-                    .and_then(|hook| hook.on_lifecycle(event, router))
+                    .and_then(|hook| hook.on_lifecycle(event, self.router))
                 {
-                    to_server.send(frame);
+                    self.outlets.to_server.send(frame);
                 }
             }
             Route::Own { proxy, line } => {
-                if let Some(hook) = lock.as_mut() {
-                    let (next, released) = hook.on_own(proxy, &line, router);
+                if let Some(hook) = self.lock.as_mut() {
+                    let (next, released) = hook.on_own(proxy, &line, self.router);
                     if let Some(frame) = next {
-                        to_server.send(frame);
+                        self.outlets.to_server.send(frame);
                     }
-                    routes.extend(released.into_iter().map(Route::Govern));
+                    self.routes.extend(released.into_iter().map(Route::Govern));
                 }
             }
-            Route::Refused(call, reason) => governance.refused(call, reason),
+            Route::Refused(call, reason) => self.governance.refused(call, reason),
             Route::Govern(call) => {
-                let call = match lock.as_mut() {
+                let call = match self.lock.as_mut() {
                     None => call,
                     Some(hook) => match hook.admit(call) {
                         Admit::Held => return,
                         Admit::Block(call, refused) => {
-                            lock_block(call, refused, router, governance, routes);
+                            lock_block(call, refused, self.router, self.governance, self.routes);
                             return;
                         }
                         Admit::Pass(call, drift) => {
                             if let Some(drift) = drift {
-                                governance.lock_drift(&drift);
+                                self.governance.lock_drift(&drift);
                             }
                             call
                         }
                     },
                 };
-                let Some((proxy, decision)) = governance.govern(call) else {
+                let (proxy, arguments_len) =
+                    (call.proxy_id, call.arguments.as_ref().map_or(0, Bytes::len));
+                let Some((proxy, decision)) = self.governance.govern(call) else {
+                    // Waiting for the enforcer: charged to the held-call budget until it is decided.
+                    self.outlets.held.hold(proxy, line_len, arguments_len);
                     return;
                 };
-                router.on_decision(proxy, decision, decided);
-                for route in decided.drain(..) {
-                    match route {
-                        Route::ToServer(frame) => to_server.send(frame),
-                        Route::ToClient(frame) => to_client.send(frame),
-                        Route::Govern(_)
-                        | Route::Finished(_)
-                        | Route::Abandoned(_)
-                        | Route::Own { .. }
-                        | Route::Lifecycle(_)
-                        | Route::Refused(..) => {}
-                    }
+                self.router.on_decision(proxy, decision, self.decided);
+                for route in self.decided.drain(..) {
+                    self.outlets.send(route, Side::Client);
                 }
             }
+            route => self.outlets.send(route, from),
         }
     }
 }

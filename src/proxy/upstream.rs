@@ -1,5 +1,5 @@
 //! Spawning the MCP server: piped stdin/stdout, stderr passed through, THOTH_* secrets removed from its
-//! environment, killed if thoth itself goes away.
+//! environment, killed if thoth itself goes away (dropped, or killed outright: `platform::lifeline`).
 
 use std::ffi::OsString;
 use std::process::Stdio;
@@ -7,11 +7,14 @@ use std::process::Stdio;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use super::Error;
+use crate::platform::lifeline::{self, Lifeline};
 
 pub struct Upstream {
     pub child: Child,
     pub stdin: ChildStdin,
     pub stdout: ChildStdout,
+    /// Ties the server's life to thoth's; keep it as long as the child.
+    pub lifeline: Option<Lifeline>,
 }
 
 /// Start `command` (program and arguments). `scrub` names the environment variables it must not inherit.
@@ -26,6 +29,7 @@ pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error
     for name in scrub {
         cmd.env_remove(name);
     }
+    lifeline::prepare(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| Error::Spawn {
         program: program.to_string_lossy().into_owned(),
         source,
@@ -36,10 +40,14 @@ pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error
             source: std::io::Error::other("no stdio pipes"),
         });
     };
+    let lifeline = lifeline::attach(&child)
+        .map_err(|err| tracing::warn!(error = %err, "could not tie the server's life to thoth's: if thoth is killed, the server may live on"))
+        .ok();
     tracing::info!(program = %program.to_string_lossy(), pid = child.id(), "started the MCP server");
     Ok(Upstream {
         child,
         stdin,
         stdout,
+        lifeline,
     })
 }

@@ -113,6 +113,30 @@ pub struct Reply {
     pub location: Option<String>,
     /// Extra response headers (a `date` here replaces the one hyper adds).
     pub headers: Vec<(String, String)>,
+    /// Held until the test opens this gate (a slow enforcer that holds its answers).
+    pub gate: Option<Gate>,
+}
+
+/// A gate replies wait behind until the test opens it; it stays open.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Gate {
+    /// Let every reply waiting behind this gate (and every later one) go.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn passed(&self) {
+        let mut open = self.0.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
 }
 
 impl Reply {
@@ -129,6 +153,7 @@ impl Reply {
             bytes: None,
             location: None,
             headers: Vec::new(),
+            gate: None,
         }
     }
 
@@ -163,6 +188,12 @@ impl Reply {
 
     pub fn after(mut self, delay: Duration) -> Reply {
         self.delay = delay;
+        self
+    }
+
+    /// Answer only once `gate` is open.
+    pub fn behind(mut self, gate: &Gate) -> Reply {
+        self.gate = Some(gate.clone());
         self
     }
 }
@@ -459,6 +490,9 @@ async fn answer(
     }
     if reply.hang {
         std::future::pending::<()>().await;
+    }
+    if let Some(gate) = &reply.gate {
+        gate.passed().await;
     }
     let (content_type, body) = match reply.bytes {
         Some(bytes) => ("application/octet-stream", bytes),
