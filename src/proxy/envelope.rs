@@ -472,4 +472,70 @@ mod tests {
         assert!(recover_id(b"garbage").is_none());
         assert!(recover_id(br#"{"id":{"a":1},"method":"x""#).is_none());
     }
+
+    // The class of §8's isError hole: whatever spacing, escapes, key order or duplicates the server writes, the
+    // answer is what the client's JSON.parse sees (the last `isError` member of the result object).
+    mod tool_error {
+        use super::super::is_tool_error;
+        use proptest::prelude::*;
+        use serde_json::value::RawValue;
+
+        fn ws() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![Just(" "), Just("\t"), Just("\n"), Just("\r"), Just("")],
+                0..3,
+            )
+            .prop_map(|v| v.concat())
+        }
+
+        fn key() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just("isError"),
+                Just("is\\u0045rror"),
+                Just("\\u0069sError")
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = (&'static str, bool)> {
+            prop_oneof![
+                Just(("true", true)),
+                Just(("false", false)),
+                Just(("\"true\"", false)),
+                Just(("1", false)),
+                Just(("null", false)),
+                Just(("[true]", false)),
+                Just(("{\"isError\":true}", false)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn is_error_is_read_as_the_client_parses_it(
+                members in proptest::collection::vec((key(), value(), ws(), ws(), ws()), 0..4),
+                content_says_error in any::<bool>(),
+            ) {
+                let mut parts = vec![format!(
+                    "\"content\":[{{\"type\":\"text\",\"isError\":{content_says_error}}}]"
+                )];
+                let mut expected = false;
+                for (k, (v, truth), a, b, c) in &members {
+                    parts.push(format!("{a}\"{k}\"{b}:{c}{v}"));
+                    expected = *truth;
+                }
+                let text = format!("{{{}}}", parts.join(","));
+                let raw = RawValue::from_string(text.clone()).unwrap();
+                prop_assert_eq!(is_tool_error(&raw), expected, "{}", text);
+            }
+        }
+
+        #[test]
+        fn only_an_object_result_can_be_a_tool_error() {
+            for text in ["true", "[{\"isError\":true}]", "\"isError\"", "null"] {
+                assert!(
+                    !is_tool_error(&RawValue::from_string(text.into()).unwrap()),
+                    "{text}"
+                );
+            }
+        }
+    }
 }
