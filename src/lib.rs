@@ -11,6 +11,7 @@ pub mod home;
 pub mod identity;
 pub mod lock;
 pub mod logging;
+pub mod minisig;
 pub mod net;
 pub mod output;
 pub mod platform;

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use minisign_verify::{Error as SigError, PublicKey, Signature};
+use minisign_verify::{PublicKey, Signature};
+
+use crate::minisig::Unverified;
 
 use super::Error;
 
@@ -51,33 +53,17 @@ pub fn verify(
         path: sig_path.clone(),
         reason: e.to_string(),
     })?;
-    let mut verdict = Err(Error::UnknownKey {
-        path: sig_path.clone(),
-    });
-    for key in keys {
-        match key.verify(bytes, &signature, true) {
-            Ok(()) => {
-                verdict = Ok(());
-                break;
-            }
-            Err(SigError::UnexpectedKeyId) => continue,
-            Err(SigError::InvalidSignature) => {
-                verdict = Err(Error::BadSignature {
-                    path: sig_path.clone(),
-                    lock: lock.to_owned(),
-                });
-                break;
-            }
-            Err(other) => {
-                verdict = Err(Error::SignatureMalformed {
-                    path: sig_path.clone(),
-                    reason: other.to_string(),
-                });
-                break;
-            }
-        }
-    }
-    verdict?;
+    crate::minisig::verify_with_any(keys, bytes, &signature, true).map_err(|why| match why {
+        Unverified::UnknownKey => Error::UnknownKey { path: sig_path },
+        Unverified::BadSignature => Error::BadSignature {
+            path: sig_path,
+            lock: lock.to_owned(),
+        },
+        Unverified::Malformed(reason) => Error::SignatureMalformed {
+            path: sig_path,
+            reason,
+        },
+    })?;
     check_comment(lock, signature.trusted_comment())
 }
 

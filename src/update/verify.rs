@@ -2,11 +2,12 @@
 //! verifies against one of the trusted release keys, and the signed trusted comment names the same version
 //! and asset (so a valid signature cannot be replayed for another release). Pure: bytes in, verdict out.
 
-use minisign_verify::{Error as SigError, Signature};
+use minisign_verify::Signature;
 use sha2::{Digest, Sha256};
 
 use super::keys::TrustedKeys;
 use super::Error;
+use crate::minisig::Unverified;
 
 /// The trusted comment the release helper signs: `thoth-release version:<v> asset:<name> timestamp:<unix>`.
 pub fn trusted_comment(version: &str, asset: &str, timestamp: u64) -> String {
@@ -62,32 +63,20 @@ pub fn check_signature(
         asset: asset.into(),
         reason: e.to_string(),
     })?;
-    let mut verdict = Err(Error::UnknownKey {
-        asset: asset.into(),
-    });
-    for key in keys.keys() {
-        match key.verify(bytes, &signature, false) {
-            Ok(()) => {
-                verdict = Ok(());
-                break;
-            }
-            Err(SigError::UnexpectedKeyId) => continue,
-            Err(SigError::InvalidSignature) => {
-                verdict = Err(Error::BadSignature {
-                    asset: asset.into(),
-                });
-                break;
-            }
-            Err(other) => {
-                verdict = Err(Error::SignatureMalformed {
-                    asset: asset.into(),
-                    reason: other.to_string(),
-                });
-                break;
-            }
-        }
-    }
-    verdict?;
+    crate::minisig::verify_with_any(keys.keys(), bytes, &signature, false).map_err(
+        |why| match why {
+            Unverified::UnknownKey => Error::UnknownKey {
+                asset: asset.into(),
+            },
+            Unverified::BadSignature => Error::BadSignature {
+                asset: asset.into(),
+            },
+            Unverified::Malformed(reason) => Error::SignatureMalformed {
+                asset: asset.into(),
+                reason,
+            },
+        },
+    )?;
     check_comment(signature.trusted_comment(), asset, version)
 }
 
