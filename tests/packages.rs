@@ -458,6 +458,13 @@ fn postinstall_makes_the_binary_root_owned_and_warns_about_a_writable_folder() {
     let meta = std::fs::metadata(&thoth).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o755);
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 0);
+    // thothctl is a root-owned relative link to thoth.
+    let ctl = bin.join("thothctl");
+    assert_eq!(std::fs::read_link(&ctl).unwrap(), Path::new("thoth"));
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&std::fs::symlink_metadata(&ctl).unwrap()),
+        0
+    );
     let said = text(&out.stdout);
     assert!(
         said.contains("can be written by a user other than root"),
@@ -619,6 +626,12 @@ fn msi_installs_thoth_exe_in_program_files_64_with_path_and_the_installer_key() 
             .iter()
             .find(|r| r["FileName"].ends_with("thoth.exe"))
             .expect("thoth.exe");
+        let ctl = files
+            .iter()
+            .find(|r| r["FileName"].ends_with("thothctl.exe"))
+            .expect("thothctl.exe, the same binary under its second name");
+        assert_eq!(ctl["Component_"], exe["Component_"]);
+        assert_eq!(ctl["FileSize"], exe["FileSize"]);
         let components = msi_table(&b.msi(), "Component");
         let comp = |id: &str| {
             components

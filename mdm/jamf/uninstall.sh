@@ -50,7 +50,7 @@ else
     log "no thoth at $T: no configs to unwrap"
 fi
 
-rm -f "$T" "$(dirname "$T")/thoth.previous"
+rm -f "$T" "$(dirname "$T")/thoth.previous" "$(dirname "$T")/thothctl"
 log "removed $T"
 if command -v pkgutil >/dev/null 2>&1; then
     pkgutil --forget com.atensecurity.thoth >/dev/null 2>&1 && log "forgot the package receipt com.atensecurity.thoth"
