@@ -5,7 +5,7 @@
 //! run on the blocking pool; only sending runs on the runtime. No HTTP here.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -103,6 +103,9 @@ pub struct SinkConfig {
     pub flush_interval: Duration,
     /// Events waiting for the sink; past it, events are dropped and counted.
     pub queue_events: usize,
+    /// The raw arguments and results those events hold, in bytes; past it, events are dropped and counted
+    /// (each event can carry up to the line cap, so a count alone does not bound memory).
+    pub queue_bytes: usize,
     /// After a retryable failure, wait this long before trying again, doubling up to `retry_max`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
@@ -114,6 +117,7 @@ impl Default for SinkConfig {
             max_batch_events: 50,
             flush_interval: Duration::from_secs(1),
             queue_events: 10_000,
+            queue_bytes: 8 << 20,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
         }
@@ -151,6 +155,8 @@ struct Counters {
     shed_batches: AtomicU64,
     corrupt_batches: AtomicU64,
     spool_batches: AtomicU64,
+    /// Content bytes of the events in the queue now (added by `push`, taken off by the worker).
+    queued_bytes: AtomicUsize,
 }
 
 impl Counters {
@@ -208,6 +214,7 @@ impl Pending {
 /// without `finish` stops the task at once, and events still queued are lost.
 pub struct EventSink {
     tx: Option<mpsc::Sender<Pending>>,
+    config_queue_bytes: usize,
     counters: Arc<Counters>,
     task: JoinSet<()>,
 }
@@ -240,6 +247,7 @@ impl EventSink {
         task.spawn(worker.run(rx));
         EventSink {
             tx: Some(tx),
+            config_queue_bytes: config.queue_bytes,
             counters,
             task,
         }
@@ -287,6 +295,8 @@ impl EventSink {
         decision: DecisionKind,
         session_tool_calls: u64,
     ) {
+        let len = content.as_ref().map_or(0, Bytes::len);
+        let queued = self.counters.queued_bytes.fetch_add(len, Ordering::Relaxed);
         let pending = Pending {
             event_type,
             tool: tool.to_owned(),
@@ -295,11 +305,14 @@ impl EventSink {
             session_tool_calls,
             at: SystemTime::now(),
         };
-        let sent = self
-            .tx
-            .as_ref()
-            .is_some_and(|tx| tx.try_send(pending).is_ok());
+        // An event is always let in when the queue holds no bytes, so one large call is never lost alone.
+        let sent = (queued == 0 || queued.saturating_add(len) <= self.config_queue_bytes)
+            && self
+                .tx
+                .as_ref()
+                .is_some_and(|tx| tx.try_send(pending).is_ok());
         if !sent {
+            self.counters.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             let before = self.counters.dropped_events.fetch_add(1, Ordering::Relaxed);
             if (before + 1).is_power_of_two() {
                 tracing::warn!(
@@ -377,11 +390,19 @@ impl<T: Transport> Worker<T> {
         }
         let ctx = self.ctx.clone();
         let events = pending.len() as u64;
-        let Ok(batch) = tokio::task::spawn_blocking(move || EventBatch {
+        let raw_bytes: usize = pending
+            .iter()
+            .map(|p| p.content.as_ref().map_or(0, Bytes::len))
+            .sum();
+        let converted = tokio::task::spawn_blocking(move || EventBatch {
             events: pending.into_iter().map(|p| p.into_event(&ctx)).collect(),
         })
-        .await
-        else {
+        .await;
+        // The raw contents are gone now (events hold redacted, capped copies): they leave the byte budget.
+        self.counters
+            .queued_bytes
+            .fetch_sub(raw_bytes, Ordering::Relaxed);
+        let Ok(batch) = converted else {
             Counters::add(&self.counters.dropped_events, events);
             return;
         };

@@ -59,6 +59,7 @@ fn fast(max_batch_events: usize) -> SinkConfig {
         max_batch_events,
         flush_interval: Duration::from_millis(5),
         queue_events: 100_000,
+        queue_bytes: usize::MAX,
         retry_initial: Duration::from_millis(1),
         retry_max: Duration::from_millis(10),
     }
@@ -256,6 +257,45 @@ async fn a_full_queue_drops_and_counts_instead_of_waiting() {
             (EventType::ToolCallPre, 1),
             (EventType::ToolCallPost, 1)
         ]
+    );
+}
+
+#[tokio::test]
+async fn the_queue_is_bounded_in_bytes_and_sending_makes_room_again() {
+    let home = tempfile::tempdir().unwrap();
+    let enforcer = FakeEnforcer::default();
+    let config = SinkConfig {
+        queue_bytes: 1000,
+        max_batch_events: 2,
+        ..fast(2)
+    };
+    let sink = EventSink::start(
+        enforcer.clone(),
+        Spool::open(home.path(), SpoolLimits::default()).unwrap(),
+        ctx(),
+        config,
+    );
+    let big = |i: u64| Bytes::from(format!(r#"{{"i":{i},"pad":"{}"}}"#, "x".repeat(400)));
+    // No await in between: the worker cannot take any off, so the third 400-byte event is over the budget.
+    for i in 0..3 {
+        sink.pre("read_file", Some(big(i)), DecisionKind::Allow, i);
+    }
+    assert_eq!(sink.stats().dropped_events, 1);
+    until("the first two sent", || sink.stats().sent_events == 2).await;
+    // Sent: their bytes left the budget, so two more fit again.
+    for i in 3..5 {
+        sink.pre("read_file", Some(big(i)), DecisionKind::Allow, i);
+    }
+    assert_eq!(sink.stats().dropped_events, 1);
+    let stats = sink.finish().await;
+    assert_eq!(stats.sent_events, 4);
+    assert_eq!(
+        enforcer
+            .events()
+            .iter()
+            .map(|(_, i)| *i)
+            .collect::<Vec<_>>(),
+        [0, 1, 3, 4]
     );
 }
 
