@@ -64,17 +64,44 @@ struct Ceiling {
 struct Globs(Vec<WildMatch>);
 
 impl Globs {
+    /// Globs that allow: a name must match as written.
     fn new(globs: &[ToolGlob]) -> Globs {
         Globs(globs.iter().map(|g| WildMatch::new(g.as_str())).collect())
     }
 
+    /// Globs that restrict (denied, step-up, argument constraints): they also catch the spellings a lenient
+    /// server may treat as the same tool (`EXEC` or fullwidth `ｅｘｅｃ` for `exec`), so a restriction can
+    /// never be dodged by re-spelling the name. Erring this way only ever refuses more.
+    fn restricting(globs: &[ToolGlob]) -> Globs {
+        Globs(globs.iter().map(|g| restricting_glob(g.as_str())).collect())
+    }
+
     fn matches(&self, name: &str) -> bool {
-        self.0.iter().any(|g| g.matches(name))
+        let loose = loose_spelling(name);
+        self.0
+            .iter()
+            .any(|g| g.matches(name) || loose.as_deref().is_some_and(|l| g.matches(l)))
     }
 
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+fn restricting_glob(glob: &str) -> WildMatch {
+    WildMatch::new_case_insensitive(glob)
+}
+
+/// The name with fullwidth forms mapped to ASCII, when that changes it (case is the globs' business).
+fn loose_spelling(name: &str) -> Option<String> {
+    let folded: String = name
+        .chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect();
+    (folded != name).then_some(folded)
 }
 
 /// What the scope says about a call, before the mode and the session's violation count are applied.
@@ -110,8 +137,8 @@ impl FileScope {
             entry,
             approved: Globs::new(&policy.approved_tools),
             intent: select_intent(policy, agent_id, session_intent),
-            step_up: Globs::new(&policy.step_up_tools),
-            denied: Globs::new(&policy.denied_tools),
+            step_up: Globs::restricting(&policy.step_up_tools),
+            denied: Globs::restricting(&policy.denied_tools),
             extra: extra_scope
                 .iter()
                 .map(|t| t.trim().to_owned())
@@ -122,7 +149,7 @@ impl FileScope {
                 .iter()
                 .flat_map(|(glob, list)| {
                     list.iter()
-                        .map(|c| (WildMatch::new(glob.as_str()), c.clone()))
+                        .map(|c| (restricting_glob(glob.as_str()), c.clone()))
                 })
                 .collect(),
             extra_narrows: false,
@@ -150,13 +177,19 @@ impl FileScope {
                 approved: Globs::new(&star.approved_tools),
                 intent: select_intent(star, agent_id, session_intent),
             });
-            scope.step_up.0.extend(Globs::new(&star.step_up_tools).0);
-            scope.denied.0.extend(Globs::new(&star.denied_tools).0);
+            scope
+                .step_up
+                .0
+                .extend(Globs::restricting(&star.step_up_tools).0);
+            scope
+                .denied
+                .0
+                .extend(Globs::restricting(&star.denied_tools).0);
             scope
                 .constraints
                 .extend(star.arguments.iter().flat_map(|(glob, list)| {
                     list.iter()
-                        .map(|c| (WildMatch::new(glob.as_str()), c.clone()))
+                        .map(|c| (restricting_glob(glob.as_str()), c.clone()))
                 }));
         }
         scope
@@ -217,7 +250,10 @@ impl FileScope {
         let mut matching = self
             .constraints
             .iter()
-            .filter(|(glob, _)| glob.matches(&call.name))
+            .filter(|(glob, _)| {
+                glob.matches(&call.name)
+                    || loose_spelling(&call.name).is_some_and(|l| glob.matches(&l))
+            })
             .map(|(_, constraint)| constraint)
             .peekable();
         if matching.peek().is_none() {

@@ -465,3 +465,62 @@ fn visibility_hides_what_can_never_succeed() {
         assert!(p.tool_visible("anything"));
     }
 }
+
+// A restriction cannot be dodged by re-spelling the tool (a lenient server may treat `DELETE_FILE` or
+// fullwidth `ｄｅｌｅｔｅ_file` as `delete_file`); approval still needs the name as written.
+mod respelled {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `name` with each ASCII letter in a random case, some of them fullwidth.
+    fn respelled(name: &'static str) -> impl Strategy<Value = String> {
+        proptest::collection::vec(0u8..4, name.len()).prop_map(move |how| {
+            name.chars()
+                .zip(how)
+                .map(|(c, h)| match (c.is_ascii_alphabetic(), h) {
+                    (true, 1) => c.to_ascii_uppercase(),
+                    (true, 2) => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                    (true, 3) => {
+                        char::from_u32(c.to_ascii_uppercase() as u32 + 0xFEE0).unwrap_or(c)
+                    }
+                    _ => c,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_denied_tool_respelled_is_still_denied_in_every_mode(
+            name in respelled("delete_file"),
+            mode in prop_oneof![Just(Mode::Observe), Just(Mode::Block), Just(Mode::StepUp), Just(Mode::Progressive)],
+        ) {
+            let mut p = with_file("filesystem", None, mode);
+            prop_assert!(matches!(decide(&mut p, &name), Decision::Block(_)), "{name}");
+            prop_assert!(!p.tool_visible(&name), "{name}");
+        }
+
+        #[test]
+        fn a_step_up_tool_respelled_still_needs_approval(name in respelled("write_file")) {
+            let mut p = with_file("filesystem", None, Mode::StepUp);
+            prop_assert!(!matches!(decide_with(&mut p, &name, INSIDE), Decision::Allow), "{name}");
+        }
+
+        #[test]
+        fn an_argument_constraint_binds_the_respelled_tool(name in respelled("read_file")) {
+            let mut p = with_file("filesystem", None, Mode::Observe);
+            let outside = r#"{"path":"/etc/shadow"}"#;
+            prop_assert!(matches!(decide_with(&mut p, &name, outside), Decision::Block(_)), "{name}");
+        }
+    }
+
+    #[test]
+    fn approval_needs_the_name_as_written() {
+        let mut p = with_file("filesystem", None, Mode::Block);
+        assert_eq!(decide(&mut p, "list_directory"), Decision::Allow);
+        assert!(matches!(
+            decide(&mut p, "LIST_DIRECTORY"),
+            Decision::Block(_)
+        ));
+    }
+}
