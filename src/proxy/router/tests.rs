@@ -629,3 +629,28 @@ fn a_forwarded_tools_call_is_reported_finished_with_its_raw_outcome() {
     ));
     one_to_client(server(&mut r, r#"{"jsonrpc":"2.0","id":2,"result":{}}"#));
 }
+
+/// Bytes that are not UTF-8, anywhere in a client line (a string serde_json skips, a key, a batch element),
+/// make it not JSON: answered -32700, never forwarded (the fuzz target `batch` found the skipped-string case).
+#[test]
+fn a_client_line_that_is_not_utf8_is_never_forwarded() {
+    let lines: [&[u8]; 4] = [
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"4ools/call\",\"params\":{\"name\":\"echo\x9e\x9e\"}}",
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\x9e\":1}",
+        b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":\"\xff\"}}]",
+        b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\",\"params\":{\"a\":\"\xc3\"}}",
+    ];
+    for line in lines {
+        let mut r = Router::new("a", 16);
+        let mut out = Vec::new();
+        r.on_client(Bytes::copy_from_slice(line), &mut out);
+        assert!(
+            !out.iter().any(|r| matches!(r, Route::ToServer(_))),
+            "forwarded {:?}",
+            String::from_utf8_lossy(line)
+        );
+        let answer = json(&one_to_client(out));
+        assert_eq!(answer["error"]["code"], -32700, "{answer}");
+        assert!(answer["id"].is_null(), "{answer}");
+    }
+}
