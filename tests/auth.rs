@@ -74,6 +74,7 @@ fn wait_stderr_line(s: &Session, needle: &str) -> String {
             "no stderr line with {needle:?}; stderr:\n{}",
             s.stderr()
         );
+        // Poll interval of a wait for a stderr line (the event), bounded by the deadline above.
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -849,6 +849,7 @@ fn a_cancelled_call_stops_polling_its_hold() {
             "thoth never stopped deciding the cancelled call:\n{}",
             session.stderr()
         );
+        // Poll interval of a wait for a stderr line (the event), bounded by the deadline above.
         std::thread::sleep(Duration::from_millis(20));
     }
     // No answer for the cancelled call; the next call is decided (ALLOW) and works.

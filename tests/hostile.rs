@@ -124,6 +124,7 @@ fn wait_stderr(session: &Session, needle: &str) -> String {
             start.elapsed() < TIMEOUT,
             "stderr never contained {needle:?}:\n{stderr}"
         );
+        // Poll interval of a wait for a stderr line (the event), bounded by the deadline above.
         thread::sleep(Duration::from_millis(20));
     }
 }
