@@ -7,9 +7,12 @@
 //! `arguments.data` as text) on stdin/stdout.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// The std-only floor pass-through (`proxy __floor <server...>`) and the side-by-side run against it.
+mod floor;
 /// The loopback HTTPS server of the integration tests, for the enforcer measurement.
 #[path = "../tests/support/https.rs"]
 mod https;
+mod side_by_side;
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -30,6 +33,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__serve") {
         serve();
         return;
+    }
+    if args.get(1).map(String::as_str) == Some("__floor") {
+        std::process::exit(floor::run(&args[2..]));
     }
     let me = std::env::current_exe().expect("bench path");
     let thoth = env!("CARGO_BIN_EXE_thoth");
@@ -58,6 +64,38 @@ fn main() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/naive_passthrough.py");
     let mut through_python = vec!["python3".to_owned(), naive.to_string_lossy().into_owned()];
     through_python.extend(server.clone());
+    let mut through_floor = vec![me.to_string_lossy().into_owned(), "__floor".to_owned()];
+    through_floor.extend(server.clone());
+    let observe: Vec<String> = [
+        thoth,
+        "run",
+        "--agent-id",
+        "bench",
+        "--enforcement-mode",
+        "observe",
+        "--log-level",
+        "warn",
+        "--",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(server.clone())
+    .collect();
+    let mut side = vec![
+        ("direct", server.clone()),
+        ("floor", through_floor),
+        ("thoth observe", observe),
+        ("thoth block", through_thoth.clone()),
+    ];
+    if python_available() {
+        side.push(("naive python", through_python.clone()));
+    }
+    side_by_side::run(side);
+    // `cargo bench --bench proxy -- floor`: only the side-by-side comparison with the floor.
+    if args.iter().any(|a| a == "floor") {
+        return;
+    }
+    println!();
 
     println!("thoth proxy benchmark: {CALLS} sequential tools/call (after {WARMUP} warm-up), {PIPELINED_CALLS} pipelined (window {WINDOW}), {BIG_ROUNDS} x {} MB echo", BIG_BYTES / 1_000_000);
     // The paths take turns, in rounds, for the sequential phase: this VM's wake-up latency drifts over
@@ -66,11 +104,7 @@ fn main() {
         ("direct", Client::spawn(&server), false),
         ("thoth", Client::spawn(&through_thoth), true),
     ];
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok()
-    {
+    if python_available() {
         paths.push(("naive python", Client::spawn(&through_python), false));
     }
     for (_, c, _) in &mut paths {
@@ -151,6 +185,10 @@ fn main() {
     if let Some(p) = &python {
         report(p);
     }
+}
+
+fn python_available() -> bool {
+    Command::new("python3").arg("--version").output().is_ok()
 }
 
 struct Measure {
