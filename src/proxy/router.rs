@@ -2,6 +2,8 @@
 //! both directions, keeps the bounded pending tables, closes entries on cancellation, splits batches, and
 //! holds every tools/call until its decision arrives. What a client message is comes from `classify`: only
 //! what it classified is forwarded, element by element. No I/O and no `.await` (STYLE.md §4, DESIGN.md §2).
+//! One job per file: `classify` (what a client message is), this file (client -> server routing and the
+//! tables), `server` (server -> client), `pending` (decisions and endings: what leaves the pending table).
 
 mod classify;
 
@@ -11,14 +13,13 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::envelope::{
     self, error_frame, id_shape, proxy_id, recover_id, shape, span_of, Envelope, IdShape, Kind,
     Outbound, Shape,
 };
-use crate::policy::{Decision, Hold, Refusal, ToolCall};
+use crate::policy::ToolCall;
 use classify::{Class, Refused};
 
 /// Where a frame goes.
@@ -108,7 +109,7 @@ pub struct Router {
     lifecycle: bool,
 }
 
-const CANCELLED: &str = "notifications/cancelled";
+pub(super) const CANCELLED: &str = "notifications/cancelled";
 
 #[derive(Deserialize)]
 struct CancelParams<'a> {
@@ -436,318 +437,6 @@ impl Router {
             None => {}
         }
     }
-
-    // ---- server -> client ------------------------------------------------------------------------------
-
-    /// One line from the server.
-    pub fn on_server(&mut self, line: Bytes, out: &mut Vec<Route>) {
-        match shape(&line) {
-            Shape::Batch => match split_batch(&line) {
-                Some(elements) => {
-                    for element in elements {
-                        if shape(&element) == Shape::Object {
-                            self.on_server_object(element, out);
-                        } else {
-                            tracing::warn!(
-                                "dropping a server batch element that is not a JSON-RPC object"
-                            );
-                        }
-                    }
-                }
-                None => tracing::warn!("dropping a server batch that is not valid JSON"),
-            },
-            _ => self.on_server_object(line, out),
-        }
-    }
-
-    fn on_server_object(&mut self, line: Bytes, out: &mut Vec<Route>) {
-        let env: Envelope = match serde_json::from_slice(&line) {
-            Ok(env) => env,
-            Err(err) => {
-                tracing::warn!(error = %err, "server sent a message that is not valid JSON-RPC; dropped");
-                if let Some((id, false)) = recover_id(&line) {
-                    self.fail_client_request(
-                        &id,
-                        &format!("thoth: the MCP server sent an invalid response: {err}"),
-                        out,
-                    );
-                }
-                return;
-            }
-        };
-        match env.kind() {
-            Kind::Response => self.server_response(&line, &env, out),
-            Kind::Request => self.server_request(&line, &env, out),
-            Kind::Notification => self.server_notification(&line, &env, out),
-            Kind::Invalid => tracing::warn!("dropping a server message that is not JSON-RPC"),
-        }
-    }
-
-    fn server_response(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
-        let Some(id) = env.id else { return };
-        let Some(proxy) = proxy_id(id) else {
-            tracing::warn!(
-                id = id.get(),
-                "dropping a server response with an id thoth never issued"
-            );
-            return;
-        };
-        if self.own.remove(&proxy) {
-            out.push(Route::Own {
-                proxy,
-                line: line.clone(),
-            });
-            return;
-        }
-        match self.client.get(&proxy) {
-            None => {
-                tracing::warn!(
-                    id = id.get(),
-                    "dropping a server response to an unknown or already answered request"
-                );
-                return;
-            }
-            Some(request) if request.held.is_some() => {
-                tracing::warn!(
-                    id = id.get(),
-                    "dropping a server response to a call it was never sent"
-                );
-                return;
-            }
-            Some(_) => {}
-        }
-        let Some(request) = self.client.remove(&proxy) else {
-            return;
-        };
-        self.forget_client_id(&request.original, proxy);
-        let Some(span) = span_of(line, id) else {
-            return;
-        };
-        if let Some(tool) = request.forwarded_tool {
-            let outcome = env
-                .result
-                .or(env.error)
-                .and_then(|raw| span_of(line, raw))
-                .map(|(start, end)| line.slice(start..end));
-            out.push(Route::Finished(Finished {
-                proxy_id: proxy,
-                tool,
-                outcome,
-                is_error: env.error.is_some(),
-                tool_error: env.error.is_none() && env.result.is_some_and(envelope::is_tool_error),
-            }));
-        }
-        let mut edits = vec![(
-            span,
-            Bytes::copy_from_slice(request.original.get().as_bytes()),
-        )];
-        if let (true, Some(result)) = (request.lists_tools, env.result) {
-            if self.list_filter.is_some() || self.tool_filter.is_some() {
-                let keep = |name: &str, tool: &RawValue| {
-                    self.list_filter.as_ref().is_none_or(|f| f(name))
-                        && self.tool_filter.as_ref().is_none_or(|f| f(tool))
-                };
-                edits.extend(filter_tools(line, result, &keep));
-            }
-        }
-        out.push(Route::ToClient(Outbound::spliced_many(line, edits)));
-    }
-
-    fn server_request(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
-        let Some(id) = env.id else { return };
-        if !matches!(id_shape(id), IdShape::Number | IdShape::String) {
-            tracing::warn!(id = id.get(), "server request with an invalid id");
-            out.push(Route::ToServer(error_frame(
-                None,
-                envelope::INVALID_REQUEST,
-                "thoth: a request id must be a string or a number",
-                None,
-            )));
-            return;
-        }
-        if self.server.len() >= self.max_pending {
-            out.push(Route::ToServer(error_frame(
-                Some(id),
-                envelope::INTERNAL_ERROR,
-                &format!(
-                    "thoth: too many server requests in flight ({}); not forwarded",
-                    self.max_pending
-                ),
-                None,
-            )));
-            return;
-        }
-        let Some(span) = span_of(line, id) else {
-            return;
-        };
-        let (proxy, proxy_text) = self.allocate();
-        self.server.insert(proxy, id.to_owned());
-        self.server_ids.insert(id.get().into(), proxy);
-        out.push(Route::ToClient(Outbound::spliced(line, span, proxy_text)));
-    }
-
-    fn server_notification(&mut self, line: &Bytes, env: &Envelope, out: &mut Vec<Route>) {
-        if env.method.as_deref() != Some(CANCELLED) {
-            out.push(Route::ToClient(Outbound::whole(line.clone())));
-            if self.lifecycle && env.method.as_deref() == Some("notifications/tools/list_changed") {
-                out.push(Route::Lifecycle(Lifecycle::ToolsChanged));
-            }
-            return;
-        }
-        let Some(target) = cancel_target(env) else {
-            return;
-        };
-        let Some(proxy) = self.server_ids.remove(target.get()) else {
-            tracing::debug!(
-                request_id = target.get(),
-                "dropping a server cancellation for a request no longer in flight"
-            );
-            return;
-        };
-        self.server.remove(&proxy);
-        if let Some(span) = span_of(line, target) {
-            out.push(Route::ToClient(Outbound::spliced(
-                line,
-                span,
-                Bytes::from(proxy.to_string()),
-            )));
-        }
-    }
-
-    /// A server line over the cap: fail the request it answers, or refuse the request it makes.
-    pub fn on_server_oversized(
-        &mut self,
-        prefix: &[u8],
-        len: usize,
-        max: usize,
-        out: &mut Vec<Route>,
-    ) {
-        let message = format!("thoth: the MCP server sent {len} bytes, over the {max}-byte line limit (--max-line-bytes)");
-        tracing::warn!(len, max, "discarded an oversized line from the server");
-        match recover_id(prefix) {
-            Some((id, false)) => self.fail_client_request(&id, &message, out),
-            Some((id, true)) => out.push(Route::ToServer(error_frame(
-                Some(&id),
-                envelope::INTERNAL_ERROR,
-                &message,
-                None,
-            ))),
-            None => {}
-        }
-    }
-
-    /// Answer the client request a broken server response was meant for.
-    fn fail_client_request(&mut self, id: &RawValue, message: &str, out: &mut Vec<Route>) {
-        let Some(proxy) = proxy_id(id) else { return };
-        if self.client.get(&proxy).is_some_and(|r| r.held.is_none()) {
-            if let Some(request) = self.client.remove(&proxy) {
-                self.forget_client_id(&request.original, proxy);
-                out.push(client_error(
-                    Some(&request.original),
-                    envelope::INTERNAL_ERROR,
-                    message,
-                ));
-            }
-        }
-    }
-
-    // ---- decisions and endings -------------------------------------------------------------------------
-
-    /// The policy's answer for a held tools/call. Unknown ids (cancelled meanwhile) are ignored.
-    pub fn on_decision(&mut self, proxy: u64, decision: Decision, out: &mut Vec<Route>) {
-        let Some(held) = self.client.get_mut(&proxy).and_then(|r| r.held.take()) else {
-            return;
-        };
-        if matches!(decision, Decision::Allow | Decision::Modify(_)) {
-            if let Some(request) = self.client.get_mut(&proxy) {
-                request.forwarded_tool = Some(held.tool.clone());
-            }
-        }
-        match decision {
-            Decision::Allow => out.push(Route::ToServer(held.frame)),
-            Decision::Modify(arguments) => match with_arguments(&held.frame, &arguments.0) {
-                Some(frame) => out.push(Route::ToServer(frame)),
-                None => self.refuse(
-                    proxy,
-                    envelope::INTERNAL_ERROR,
-                    "thoth: could not apply the modified arguments",
-                    json!({"thoth": {"reason": "modify failed"}}),
-                    out,
-                ),
-            },
-            Decision::Block(Refusal {
-                reason,
-                violation_id,
-            }) => {
-                let data = json!({"thoth": {"decision": "BLOCK", "reason": reason, "violation_id": violation_id, "agent_id": self.agent_id, "tool": held.tool}});
-                let message = format!("thoth: tools/call `{}` blocked: {reason}", held.tool);
-                self.refuse(proxy, envelope::BLOCKED, &message, data, out);
-            }
-            Decision::StepUp(Hold {
-                reason,
-                hold_token,
-                approval_url,
-                timeout_seconds,
-            }) => {
-                let mut thoth = json!({"decision": "STEP_UP", "reason": reason, "hold_token": hold_token, "timeout_seconds": timeout_seconds, "agent_id": self.agent_id, "tool": held.tool});
-                if let Some(url) = approval_url {
-                    thoth["approval_url"] = json!(url);
-                }
-                let message = format!("thoth: tools/call `{}` needs approval: {reason}", held.tool);
-                self.refuse(
-                    proxy,
-                    envelope::STEP_UP_REQUIRED,
-                    &message,
-                    json!({ "thoth": thoth }),
-                    out,
-                );
-            }
-        }
-    }
-
-    fn refuse(
-        &mut self,
-        proxy: u64,
-        code: i64,
-        message: &str,
-        data: serde_json::Value,
-        out: &mut Vec<Route>,
-    ) {
-        if let Some(request) = self.client.remove(&proxy) {
-            self.forget_client_id(&request.original, proxy);
-            out.push(Route::ToClient(error_frame(
-                Some(&request.original),
-                code,
-                message,
-                Some(data),
-            )));
-        }
-    }
-
-    /// The server is gone: answer every client request still in flight (oldest first).
-    pub fn fail_all(&mut self, reason: &str, out: &mut Vec<Route>) {
-        let mut pending: Vec<_> = self.client.drain().collect();
-        pending.sort_unstable_by_key(|(proxy, _)| *proxy);
-        self.client_ids.clear();
-        self.own.clear();
-        self.server.clear();
-        self.server_ids.clear();
-        for (_, request) in pending {
-            let data = json!({"thoth": {"reason": reason}});
-            out.push(Route::ToClient(error_frame(
-                Some(&request.original),
-                envelope::INTERNAL_ERROR,
-                &format!("thoth: {reason}"),
-                Some(data),
-            )));
-        }
-    }
-
-    fn forget_client_id(&mut self, original: &RawValue, proxy: u64) {
-        if self.client_ids.get(original.get()) == Some(&proxy) {
-            self.client_ids.remove(original.get());
-        }
-    }
 }
 
 fn client_error(id: Option<&RawValue>, code: i64, message: &str) -> Route {
@@ -760,47 +449,6 @@ fn cancel_target<'a>(env: &Envelope<'a>) -> Option<&'a RawValue> {
     parsed.request_id
 }
 
-/// A tools/list `result.tools` with the hidden tools cut out, as a splice of `line`; None when nothing is
-/// hidden. Each kept tool is copied byte for byte; a tool without a readable name is hidden (fail closed).
-fn filter_tools(
-    line: &Bytes,
-    result: &RawValue,
-    visible: &dyn Fn(&str, &RawValue) -> bool,
-) -> Option<((usize, usize), Bytes)> {
-    #[derive(Deserialize)]
-    struct ListResult<'a> {
-        #[serde(borrow)]
-        tools: Option<&'a RawValue>,
-    }
-    #[derive(Deserialize)]
-    struct Named<'a> {
-        #[serde(borrow)]
-        name: Option<std::borrow::Cow<'a, str>>,
-    }
-    let tools = serde_json::from_str::<ListResult>(result.get())
-        .ok()?
-        .tools?;
-    let all: Vec<&RawValue> = serde_json::from_str(tools.get()).ok()?;
-    let keep = |tool: &&RawValue| {
-        serde_json::from_str::<Named>(tool.get())
-            .ok()
-            .and_then(|t| t.name)
-            .is_some_and(|name| visible(&name, tool))
-    };
-    let kept: Vec<&str> = all.iter().filter(|t| keep(t)).map(|t| t.get()).collect();
-    if kept.len() == all.len() {
-        return None;
-    }
-    tracing::debug!(
-        hidden = all.len() - kept.len(),
-        "hid tools the policy does not allow from tools/list"
-    );
-    Some((
-        span_of(line, tools)?,
-        Bytes::from(format!("[{}]", kept.join(","))),
-    ))
-}
-
 /// The elements of a batch line as slices of it (no copy), or None if it is not valid JSON.
 fn split_batch(line: &Bytes) -> Option<Vec<Bytes>> {
     let elements: Vec<&RawValue> = serde_json::from_slice(line).ok()?;
@@ -810,27 +458,10 @@ fn split_batch(line: &Bytes) -> Option<Vec<Bytes>> {
         .collect()
 }
 
-/// The held frame with `params.arguments` replaced (enforcer MODIFY). Rare path: rebuilds `params`.
-fn with_arguments(frame: &Outbound, arguments: &RawValue) -> Option<Outbound> {
-    let line = Bytes::from(frame.to_vec());
-    let env: Envelope = serde_json::from_slice(&line).ok()?;
-    let params = env.params?;
-    let mut value: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(params.get()).ok()?;
-    value.insert(
-        "arguments".into(),
-        serde_json::from_str(arguments.get()).ok()?,
-    );
-    let span = span_of(&line, params)?;
-    Some(Outbound::spliced(
-        &line,
-        span,
-        Bytes::from(serde_json::to_vec(&value).ok()?),
-    ))
-}
-
 mod own;
 #[cfg(test)]
 mod own_tests;
+mod pending;
+mod server;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Router hooks for the lock: own requests, lifecycle events, the tool-definition filter, lock refusals.
 
 use super::*;
+use serde_json::json;
 
 fn client(r: &mut Router, line: &str) -> Vec<Route> {
     let mut out = Vec::new();

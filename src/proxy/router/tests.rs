@@ -1,7 +1,7 @@
 //! Router tests: every route for every kind of frame, without I/O.
 
 use super::*;
-use crate::policy::Arguments;
+use crate::policy::{Arguments, Decision, Hold, Refusal};
 use serde_json::Value;
 
 fn client(r: &mut Router, line: &str) -> Vec<Route> {
