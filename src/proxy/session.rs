@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
-use tokio::task::JoinSet;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::codec::FramedRead;
 
@@ -71,11 +70,8 @@ pub async fn run(
     let mut server_frames =
         FramedRead::with_capacity(stdout, LineCodec::new(cfg.max_line_bytes), READ_CAPACITY);
 
-    let mut writers: JoinSet<(Side, std::io::Result<()>)> = JoinSet::new();
-    let (mut to_server, task) = Outlet::new(stdin);
-    writers.spawn(async move { (Side::Server, task.await) });
-    let (mut to_client, task) = Outlet::new(client_out);
-    writers.spawn(async move { (Side::Client, task.await) });
+    let mut to_server = Outlet::new(Box::new(stdin));
+    let mut to_client = Outlet::new(client_out);
 
     let mut router = Router::new(cfg.agent_id.clone(), cfg.max_pending);
     if let Some(visible) = governance.policy().list_filter() {
@@ -115,8 +111,6 @@ pub async fn run(
         log_pause(Side::Server, &mut server_paused, server_blocked);
         let read_client = client_open && client_blocked.is_none();
         let read_server = server_open && server_blocked.is_none();
-        let server_full = !to_server.has_room() || !to_server.has_echo_room();
-        let client_full = !to_client.has_room() || !to_client.has_echo_room();
         let mut from = Side::Client;
         let mut line_len = 0;
         tokio::select! {
@@ -213,25 +207,25 @@ pub async fn run(
                     }
                 }
             },
-            () = to_server.drained(), if server_full => {},
-            () = to_client.drained(), if client_full => {},
-            Some(Ok((side, result))) = writers.join_next() => {
-                if let Err(err) = result {
-                    match side {
-                        Side::Client => {
-                            tracing::warn!(error = %err, "writing to the client failed; treating it as gone");
-                            to_client.close();
-                            client_open = false;
-                            begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
-                        }
-                        Side::Server => tracing::warn!(error = %err, "writing to the server failed"),
-                    }
+            written = to_server.progress(), if to_server.has_work() => {
+                if let Err(err) = written {
+                    tracing::warn!(error = %err, "writing to the server failed");
+                    to_server.fail();
+                }
+            },
+            written = to_client.progress(), if to_client.has_work() => {
+                if let Err(err) = written {
+                    tracing::warn!(error = %err, "writing to the client failed; treating it as gone");
+                    to_client.fail();
+                    to_client.close();
+                    client_open = false;
+                    begin_stop(&mut to_server, &mut stop, cfg.shutdown_grace);
                 }
             },
         }
         let mut outlets = Outlets {
-            to_server: &to_server,
-            to_client: &to_client,
+            to_server: &mut to_server,
+            to_client: &mut to_client,
             held: &mut held,
         };
         dispatch(
@@ -257,8 +251,8 @@ pub async fn run(
     );
     held.clear();
     let mut outlets = Outlets {
-        to_server: &to_server,
-        to_client: &to_client,
+        to_server: &mut to_server,
+        to_client: &mut to_client,
         held: &mut held,
     };
     dispatch(
@@ -273,7 +267,13 @@ pub async fn run(
     to_client.close();
     to_server.close();
     let flushed = tokio::time::timeout(FLUSH_AT_EXIT, async {
-        while writers.join_next().await.is_some() {}
+        loop {
+            tokio::select! {
+                written = to_server.progress(), if to_server.has_work() => if written.is_err() { to_server.fail() },
+                written = to_client.progress(), if to_client.has_work() => if written.is_err() { to_client.fail() },
+                else => break,
+            }
+        }
     })
     .await;
     if flushed.is_err() {
@@ -375,14 +375,14 @@ fn own(line: bytes::BytesMut) -> Bytes {
 
 /// Where routed frames go, and the held-call budget governed calls are charged to.
 struct Outlets<'a> {
-    to_server: &'a Outlet,
-    to_client: &'a Outlet,
+    to_server: &'a mut Outlet,
+    to_client: &'a mut Outlet,
     held: &'a mut HeldCalls,
 }
 
 impl Outlets<'_> {
     /// Frames routed back to the side whose input (or held call) caused them are thoth's own answers.
-    fn send(&self, route: Route, from: Side) {
+    fn send(&mut self, route: Route, from: Side) {
         match (route, from) {
             (Route::ToServer(frame), Side::Server) => self.to_server.send_echo(frame),
             (Route::ToServer(frame), Side::Client) => self.to_server.send(frame),
