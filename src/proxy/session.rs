@@ -17,7 +17,7 @@ use super::framing::{Frame, LineCodec};
 use super::governance::Governance;
 use super::outlet::Outlet;
 use super::router::{Route, Router};
-use super::upstream::Upstream;
+use super::upstream::{self, Control, Upstream, Watched};
 use super::Error;
 use crate::platform;
 use crate::Exit;
@@ -59,11 +59,16 @@ pub async fn run(
     upstream: Upstream,
 ) -> Result<Exit, Error> {
     let Upstream {
-        mut child,
+        child,
         stdin,
         stdout,
         lifeline: _lifeline,
     } = upstream;
+    let mut waiter = tokio::task::JoinSet::new();
+    let Watched {
+        mut exited,
+        control: child,
+    } = upstream::watch(child, &mut waiter);
     let (client_in, client_out) = platform::client_stdio();
     let mut client_frames =
         FramedRead::with_capacity(client_in, LineCodec::new(cfg.max_line_bytes), READ_CAPACITY);
@@ -167,8 +172,10 @@ pub async fn run(
                     router.on_decision(proxy, decision, &mut routes);
                 }
             },
-            exited = child.wait(), if status.is_none() => {
-                let exited = exited.map_err(Error::Io)?;
+            exited = &mut exited, if status.is_none() => {
+                let exited = exited
+                    .unwrap_or_else(|_| Err(std::io::Error::other("the server's waiter ended")))
+                    .map_err(Error::Io)?;
                 tracing::info!(status = %exited, "the MCP server exited");
                 status = Some(exited);
                 stop = None;
@@ -178,12 +185,12 @@ pub async fn run(
                 match stop {
                     Some((_, Stop::Terminate)) => {
                         tracing::warn!(grace_ms = cfg.shutdown_grace.as_millis() as u64, "the server is still running; terminating it");
-                        platform::terminate(&mut child);
+                        let _ = child.send(Control::Terminate);
                         stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Kill));
                     }
                     Some((_, Stop::Kill)) => {
                         tracing::warn!("the server ignored termination; killing it");
-                        let _ = child.start_kill();
+                        let _ = child.send(Control::Kill);
                         stop = None;
                     }
                     None => {}
@@ -195,7 +202,7 @@ pub async fn run(
             },
             signal = signals.recv() => {
                 tracing::info!(?signal, "passing a signal on to the server");
-                platform::forward(&mut child, signal);
+                let _ = child.send(Control::Signal(signal));
                 if stop.is_none() && status.is_none() {
                     stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Terminate));
                 }

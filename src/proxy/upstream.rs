@@ -51,3 +51,41 @@ pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error
         lifeline,
     })
 }
+
+/// What the session asks of the server process once it is watched (`watch`).
+#[derive(Debug, Clone, Copy)]
+pub enum Control {
+    Signal(crate::platform::Signal),
+    Terminate,
+    Kill,
+}
+
+/// The server's exit, observed by one waiter: a task that owns the child, waits for it once, and carries out
+/// `Control`s meanwhile. The session polls `exited` instead of building a `wait()` future every loop turn.
+pub struct Watched {
+    pub exited: tokio::sync::oneshot::Receiver<std::io::Result<std::process::ExitStatus>>,
+    pub control: tokio::sync::mpsc::UnboundedSender<Control>,
+}
+
+/// Hand `child` to its waiter, spawned on `tasks` (the session's, so it ends with the session; dropping the
+/// child then kills it, as before).
+pub fn watch(mut child: Child, tasks: &mut tokio::task::JoinSet<()>) -> Watched {
+    let (exit_tx, exited) = tokio::sync::oneshot::channel();
+    let (control, mut commands) = tokio::sync::mpsc::unbounded_channel();
+    tasks.spawn(async move {
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                Some(command) = commands.recv() => match command {
+                    Control::Signal(signal) => crate::platform::forward(&mut child, signal),
+                    Control::Terminate => crate::platform::terminate(&mut child),
+                    Control::Kill => {
+                        let _ = child.start_kill();
+                    }
+                },
+            }
+        };
+        let _ = exit_tx.send(status);
+    });
+    Watched { exited, control }
+}
