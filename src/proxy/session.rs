@@ -118,7 +118,10 @@ pub async fn run(
         let read_server = server_open && server_blocked.is_none();
         let mut from = Side::Client;
         let mut line_len = 0;
+        // Biased, writes last: every frame already read is routed before one write carries them all (a
+        // flood cannot starve writes for long: at a budget, `Paused` stops reading the side that floods).
         tokio::select! {
+            biased;
             frame = client_frames.next(), if read_client => match frame {
                 Some(Ok(Frame::Line(line))) => {
                     line_len = line.len();
