@@ -8,7 +8,7 @@ tests/) are left out: tests may import anything. Usage: python3 .ci/import-map.p
 """
 import json, os, re, sys
 
-SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+SRC = os.environ.get("IMPORT_MAP_SRC") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 
 # The intended layering (ARCHITECTURE.md): bottom floors first.
 FLOORS = [
@@ -92,7 +92,9 @@ def imports(rel, modpath, text):
     resolved = []
     for p in paths:
         if p[0] == "crate":
-            resolved.append(p[1:])
+            # the root's re-exports (lib.rs: `pub use error::Error; pub use exit::Exit;`)
+            root = {"Error": ["error"], "Exit": ["exit"]}
+            resolved.append(root.get(p[1], p[1:2]) + p[2:] if len(p) > 1 else [])
             continue
         base = list(modpath)  # `self` of src/a/b.rs and of src/a/b/mod.rs is a::b
         while p and p[0] in ("super", "self"):

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod error;
 pub mod exit;
 pub mod fleet;
+pub mod hint;
 pub mod home;
 pub mod identity;
 pub mod lock;

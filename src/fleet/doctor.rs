@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::cli::DoctorArgs;
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::policy::select::PolicySource;
 use crate::runtime_user::RuntimeUser;
 use crate::settings::{keys, Settings};

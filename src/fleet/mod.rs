@@ -23,7 +23,7 @@ pub enum Error {
     Checkin(govapi::Failure),
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::NoGovApi => "set THOTH_GOVAPI_URL (or THOTH_TENANT_ID and THOTH_APEX_DOMAIN) and a credential (THOTH_GOVAPI_BEARER_TOKEN, THOTH_GOVAPI_API_KEY or `thoth set-api-key`), normally in the managed settings".into(),

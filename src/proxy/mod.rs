@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::RunArgs;
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::fleet::govapi::DecisionCounter;
 use crate::policy::select::{self, PolicySource};
 use crate::settings::{Environment, Settings};
