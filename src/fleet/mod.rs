@@ -1,17 +1,11 @@
-//! Fleet-facing commands (DESIGN.md §5): `doctor` (what is configured, from where, and what is wrong),
-//! `set-api-key`, GovAPI registration and heartbeats (`govapi`, `heartbeat`, `agents`, `endpoint_state`),
-//! `checkin` (one-shot) and `health` (the JSON, Jamf EA and Intune outputs).
+//! Fleet presence (DESIGN.md §5): GovAPI registration and heartbeats (`govapi`, `heartbeat`, `agents`,
+//! `endpoint_state`). The commands that report on it (`doctor`, `set-api-key`, `checkin`, `health`, `status`)
+//! live in `commands/`.
 
 pub mod agents;
-pub mod checkin;
-pub mod doctor;
-pub mod doctor_fleet;
 pub mod endpoint_state;
 pub mod govapi;
-pub mod health;
 pub mod heartbeat;
-pub mod set_api_key;
-pub mod status;
 
 /// What the fleet commands can fail with.
 #[derive(Debug, thiserror::Error)]
