@@ -3,7 +3,6 @@
 
 pub mod checkin;
 pub mod doctor;
-pub mod doctor_fleet;
 pub mod health;
 pub mod set_api_key;
 pub mod status;

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::doctor::Problem;
+use super::problem::Problem;
 use crate::fleet::endpoint_state;
 use crate::fleet::govapi::GovApi;
 use crate::settings::Settings;
