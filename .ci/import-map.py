@@ -17,8 +17,7 @@ FLOORS = [
     ["settings", "net", "runtime_user"],
     ["audit", "policy", "govapi", "lock", "auth", "update", "wrap"],
     ["fleet", "proxy", "remote", "secrets", "clients"],
-    ["commands", "error"],
-    ["cli"],
+    ["commands", "cli", "error"],  # cli: the commands' clap types
     ["lib", "main"],
 ]
 FLOOR = {room: i for i, rooms in enumerate(FLOORS) for room in rooms}

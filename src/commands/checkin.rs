@@ -3,9 +3,9 @@
 //! `~/.thoth/state/endpoint.json` like the heartbeat's (run as root: the console user's, or `--for-user`'s,
 //! handed to them). Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
 
+use crate::cli::CheckinArgs;
 use crate::fleet::endpoint_state;
 use crate::fleet::heartbeat::Link;
-use crate::cli::CheckinArgs;
 use crate::settings::Settings;
 use crate::{home, Error, Exit};
 
