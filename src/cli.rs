@@ -58,7 +58,7 @@ pub enum Command {
     Update(crate::update::cli_args::UpdateArgs),
     /// Is thoth installed, governing and reporting? JSON, Jamf Extension Attribute and Intune detection
     /// forms (`--format`). Exit codes depend on the form (README "Exit codes").
-    Health(crate::fleet::health::HealthArgs),
+    Health(crate::commands::health::HealthArgs),
     /// Register with GovAPI when needed and check in once now (a Jamf policy or scheduled task).
     Checkin(CheckinArgs),
     /// Pin what an MCP server offers (tools, prompts, resources) in a lockfile:

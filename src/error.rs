@@ -1,10 +1,7 @@
 //! The crate's error: one variant per module error, each able to say what the user should do (`Hint`).
 //! `output::report` renders `error:`, `caused by:` and `hint:` lines on stderr (STYLE.md §2).
 
-/// What to do about an error, in one sentence that names the flag, file or variable to change.
-pub trait Hint {
-    fn hint(&self) -> Option<String>;
-}
+pub use crate::hint::Hint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -22,7 +22,7 @@ pub enum Error {
     },
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Io { path, .. } => Some(format!(

@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod exit;
 pub mod fleet;
+pub mod hint;
 pub mod home;
 pub mod identity;
 pub mod lock;
@@ -32,14 +34,14 @@ pub fn run(
 ) -> Result<Exit, Error> {
     match command {
         cli::Command::Run(args) => proxy::run(args, settings),
-        cli::Command::SetApiKey(args) => fleet::set_api_key::run(args, &settings?),
-        cli::Command::Doctor(args) => fleet::doctor::run(args, settings),
+        cli::Command::SetApiKey(args) => commands::set_api_key::run(args, &settings?),
+        cli::Command::Doctor(args) => commands::doctor::run(args, settings),
         cli::Command::Audit(args) => audit::run(args, &settings?),
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
-        cli::Command::Status(args) => fleet::status::run(args, settings.as_ref().ok()),
+        cli::Command::Status(args) => commands::status::run(args, settings.as_ref().ok()),
         cli::Command::Update(args) => update::run(args, &settings?),
-        cli::Command::Health(args) => fleet::health::run(args, settings),
-        cli::Command::Checkin(args) => fleet::checkin::run(args, &settings?),
+        cli::Command::Health(args) => commands::health::run(args, settings),
+        cli::Command::Checkin(args) => commands::checkin::run(args, &settings?),
         cli::Command::Lock(args) => lock::run_lock(args),
         cli::Command::Diff(args) => lock::run_diff(args),
         cli::Command::Auth(args) => auth::run(args, settings),

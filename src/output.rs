@@ -4,7 +4,7 @@
 
 use std::error::Error as _;
 
-use crate::error::Hint;
+use crate::hint::Hint;
 
 /// Print an error with its causes and hint on stderr; returns the exit code it deserves.
 pub fn report(err: &crate::Error) -> crate::Exit {

@@ -19,7 +19,7 @@ pub enum Error {
     TooLarge { bytes: u64, max_bytes: u64 },
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => Some(

@@ -74,7 +74,7 @@ pub enum Error {
     Runtime(std::io::Error),
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::NoTenant => "pass --tenant-id (or set THOTH_TENANT_ID)".into(),

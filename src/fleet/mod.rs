@@ -1,17 +1,11 @@
-//! Fleet-facing commands (DESIGN.md §5): `doctor` (what is configured, from where, and what is wrong),
-//! `set-api-key`, GovAPI registration and heartbeats (`govapi`, `heartbeat`, `agents`, `endpoint_state`),
-//! `checkin` (one-shot) and `health` (the JSON, Jamf EA and Intune outputs).
+//! Fleet presence (DESIGN.md §5): GovAPI registration and heartbeats (`govapi`, `heartbeat`, `agents`,
+//! `endpoint_state`). The commands that report on it (`doctor`, `set-api-key`, `checkin`, `health`, `status`)
+//! live in `commands/`.
 
 pub mod agents;
-pub mod checkin;
-pub mod doctor;
-pub mod doctor_fleet;
 pub mod endpoint_state;
 pub mod govapi;
-pub mod health;
 pub mod heartbeat;
-pub mod set_api_key;
-pub mod status;
 
 /// What the fleet commands can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +17,7 @@ pub enum Error {
     Checkin(govapi::Failure),
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::NoGovApi => "set THOTH_GOVAPI_URL (or THOTH_TENANT_ID and THOTH_APEX_DOMAIN) and a credential (THOTH_GOVAPI_BEARER_TOKEN, THOTH_GOVAPI_API_KEY or `thoth set-api-key`), normally in the managed settings".into(),

@@ -13,7 +13,7 @@ pub mod signature;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::Exit;
 use cli_args::{DiffArgs, LockArgs};
 use model::Lockfile;

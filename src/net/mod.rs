@@ -14,7 +14,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::settings::{validate, Settings, Source};
 
 /// `user-agent` of every request.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::value::RawValue;
 
-use crate::error::Hint;
+use crate::hint::Hint;
 
 /// What to do with a call outside the approved scope. Spelled as in `--enforcement-mode` in a policy file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]

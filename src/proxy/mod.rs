@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::RunArgs;
-use crate::error::Hint;
 use crate::fleet::govapi::DecisionCounter;
+use crate::hint::Hint;
 use crate::policy::select::{self, PolicySource};
 use crate::settings::{Environment, Settings};
 use crate::{platform, Exit};

@@ -106,7 +106,7 @@ impl ManagedError {
     }
 }
 
-impl crate::error::Hint for ManagedError {
+impl crate::hint::Hint for ManagedError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             ManagedError::Unreadable { origin, .. } => {

@@ -207,7 +207,7 @@ pub enum Error {
     },
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::Invalid {

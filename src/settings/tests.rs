@@ -205,7 +205,7 @@ fn a_bad_managed_value_points_at_the_administrator() {
     );
     let err = resolve::resolve(i).unwrap_err();
     assert!(err.to_string().contains("managed HKLM"), "{err}");
-    assert!(crate::error::Hint::hint(&err)
+    assert!(crate::hint::Hint::hint(&err)
         .unwrap()
         .contains("administrator"));
 }

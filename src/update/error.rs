@@ -109,7 +109,7 @@ fn skipped_note(skipped: &[String]) -> String {
     }
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::Disabled { .. } | Error::PackageManaged { .. } => {

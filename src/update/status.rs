@@ -37,7 +37,7 @@ pub fn status(settings: &Settings) -> UpdateStatus {
 
 /// What is wrong with the update settings (a bad channel or pin, an extra key outside dev), with its fix.
 pub fn problem(settings: &Settings) -> Option<(String, Option<String>)> {
-    use crate::error::Hint;
+    use crate::hint::Hint;
     let args = super::cli_args::UpdateArgs {
         check: true,
         force: false,

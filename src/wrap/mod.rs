@@ -71,7 +71,7 @@ pub enum Error {
     IntentMap { path: PathBuf, detail: String },
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         Some(match self {
             Error::Missing { .. } => {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::error::Hint;
+use crate::hint::Hint;
 
 fn parse_ok(text: &str) -> PolicyFile {
     parse(text, "test.json").unwrap_or_else(|e| panic!("{e}\nhint: {:?}", e.hint()))

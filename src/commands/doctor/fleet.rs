@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use super::doctor::Problem;
-use super::endpoint_state;
-use super::govapi::GovApi;
+use super::problem::Problem;
+use crate::fleet::endpoint_state;
+use crate::fleet::govapi::GovApi;
 use crate::settings::Settings;
 
 /// A clock further than this from GovAPI's is a problem (tokens and audit times go wrong).
@@ -31,7 +31,7 @@ pub struct FleetRow {
 /// The row and its problems; None unless GovAPI is configured (a URL and a credential).
 pub fn check(settings: &Settings) -> (Option<FleetRow>, Vec<Problem>) {
     let url = match &settings.govapi_url {
-        Some(url) if super::govapi::configured(settings) => url.value.clone(),
+        Some(url) if crate::fleet::govapi::configured(settings) => url.value.clone(),
         _ => return (None, Vec::new()),
     };
     let mut problems = Vec::new();

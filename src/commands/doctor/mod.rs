@@ -4,12 +4,17 @@
 
 use serde::Serialize;
 
+pub use problem::Problem;
+
 use crate::cli::DoctorArgs;
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::policy::select::PolicySource;
 use crate::runtime_user::RuntimeUser;
 use crate::settings::{keys, Settings};
 use crate::{Error, Exit};
+
+pub mod fleet;
+mod problem;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -30,7 +35,7 @@ pub struct DoctorReport {
     /// Self-update policy and the last attempt (null when settings could not be resolved).
     pub update: Option<crate::update::status::UpdateStatus>,
     /// GovAPI reachability, registration and clock skew (null without a GovAPI).
-    pub fleet: Option<super::doctor_fleet::FleetRow>,
+    pub fleet: Option<fleet::FleetRow>,
     /// The saved SSO session of the tenant (`thoth auth login`), without its token; null when none is named.
     pub session: Option<crate::auth::status::SessionStatus>,
     pub problems: Vec<Problem>,
@@ -75,13 +80,6 @@ pub struct CredentialRow {
     pub enforcer_source: Option<String>,
     pub govapi: Option<&'static str>,
     pub govapi_source: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    pub check: &'static str,
-    pub problem: String,
-    pub fix: Option<String>,
 }
 
 pub fn run(
@@ -188,7 +186,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
             fix,
         });
     }
-    let (fleet, fleet_problems) = super::doctor_fleet::check(settings);
+    let (fleet, fleet_problems) = fleet::check(settings);
     problems.extend(fleet_problems);
     let session = crate::auth::status::of_settings(settings, settings.thoth_dir.as_deref());
     // Only a session thoth would use is a problem (a higher-priority credential makes it moot).

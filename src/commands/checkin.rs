@@ -3,9 +3,9 @@
 //! `~/.thoth/state/endpoint.json` like the heartbeat's (run as root: the console user's, or `--for-user`'s,
 //! handed to them). Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
 
-use super::endpoint_state;
-use super::heartbeat::Link;
 use crate::cli::CheckinArgs;
+use crate::fleet::endpoint_state;
+use crate::fleet::heartbeat::Link;
 use crate::settings::Settings;
 use crate::{home, Error, Exit};
 
@@ -19,7 +19,7 @@ pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
     } else {
         crate::platform::paths::thoth_dir(&user.home)
     };
-    let link = Link::prepare(settings, thoth_dir)?.ok_or(super::Error::NoGovApi)?;
+    let link = Link::prepare(settings, thoth_dir)?.ok_or(crate::fleet::Error::NoGovApi)?;
     let path = link.state_path();
     let mut state = endpoint_state::load(&path)
         .unwrap_or_else(|problem| {
@@ -30,7 +30,7 @@ pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
     if args.register {
         state.registered_at = None;
     }
-    let agents = super::agents::live(&link.agents_dir());
+    let agents = crate::fleet::agents::live(&link.agents_dir());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -45,7 +45,7 @@ pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
             },
         )?;
     }
-    result.map_err(super::Error::Checkin)?;
+    result.map_err(crate::fleet::Error::Checkin)?;
     crate::output::message(&format!(
         "checked in to {} as {} ({} live agent(s))",
         link.api.base_url(),

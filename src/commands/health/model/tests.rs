@@ -1,5 +1,5 @@
 use super::*;
-use crate::fleet::health::claude_config::ClaudeConfig;
+use crate::commands::health::claude_config::ClaudeConfig;
 
 fn config(ungoverned: &[&str]) -> ClaudeConfig {
     ClaudeConfig {

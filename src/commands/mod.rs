@@ -1,0 +1,8 @@
+//! The commands: each owns its composition (settings in, domain modules called, a report out) and how the
+//! report is rendered. Domain modules below never import a command or the CLI (ARCHITECTURE.md).
+
+pub mod checkin;
+pub mod doctor;
+pub mod health;
+pub mod set_api_key;
+pub mod status;
