@@ -74,9 +74,12 @@ impl crate::error::Hint for Error {
                 "remove the damaged file and set the secret again with `thoth secrets set NAME --from-stdin`"
                     .into(),
             ),
-            Error::NotFound { name } | Error::MissingReference { name, .. } => Some(format!(
+            Error::NotFound { name } => Some(format!(
                 "store it with: thoth secrets set {name} --from-stdin (the value is read from stdin)"
             )),
+            Error::MissingReference { .. } => Some(
+                "the value is read from stdin (one trailing newline dropped); then restart the MCP client".into(),
+            ),
             Error::Reference { source, .. } => source.hint(),
             Error::NoHome => Some("set HOME (USERPROFILE on Windows)".into()),
             Error::BadName { .. } => Some("names look like github/GITHUB_PERSONAL_ACCESS_TOKEN".into()),
