@@ -29,6 +29,66 @@ pub fn plaintext_keys(env: &[(String, Value)], named: &[String]) -> Vec<String> 
         .collect()
 }
 
+/// A plain-text secret in a governed server's `env` (its key, never its value).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub server: String,
+    pub key: String,
+}
+
+/// The plain-text secrets of the `governed` servers of the config at `path` (none when it cannot be read:
+/// `status` and `health` report that on their own).
+pub fn in_config(path: &std::path::Path, governed: &[String]) -> Vec<Finding> {
+    use crate::wrap::entry::{self, Entry};
+    let Ok(text) = crate::wrap::inspect::read_text(path) else {
+        return Vec::new();
+    };
+    let Ok(doc) = crate::wrap::document::Document::parse(path, &text) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (server, prop) in doc.server_props() {
+        let Entry::Stdio(fields) = entry::read(&prop) else {
+            continue;
+        };
+        if !governed.contains(&server) {
+            continue;
+        }
+        for key in plaintext_keys(&fields.env.unwrap_or_default(), &[]) {
+            found.push(Finding {
+                server: server.clone(),
+                key,
+            });
+        }
+    }
+    found
+}
+
+/// Under THOTH_REQUIRE_VAULTED_SECRETS, the findings of the config; empty when the setting is off.
+pub fn required_findings(
+    settings: Option<&crate::settings::Settings>,
+    path: &std::path::Path,
+    governed: &[String],
+) -> Vec<Finding> {
+    if !required(settings) {
+        return Vec::new();
+    }
+    in_config(path, governed)
+}
+
+/// The findings in words: `github: GITHUB_PERSONAL_ACCESS_TOKEN, slack: SLACK_BOT_TOKEN`.
+pub fn describe(found: &[Finding]) -> String {
+    let keys: Vec<String> = found
+        .iter()
+        .map(|f| format!("{}: {}", f.server, f.key))
+        .collect();
+    format!(
+        "plain-text secrets in governed servers' env ({}), and THOTH_REQUIRE_VAULTED_SECRETS is on: run \
+         `thoth wrap-config --vault-secrets` to move them to the secret store",
+        keys.join(", ")
+    )
+}
+
 /// Is THOTH_REQUIRE_VAULTED_SECRETS on?
 pub fn required(settings: Option<&crate::settings::Settings>) -> bool {
     settings
