@@ -139,7 +139,8 @@ mod tests {
         // A reference is never a finding, whatever the key or name.
         #[test]
         fn references_are_never_plaintext(key in "[A-Z_]{1,20}", name in "[ -~]{0,40}") {
-            prop_assert!(!is_plaintext_secret(&key, &format!("thoth-secret:{name}"), &[key.clone()]));
+            let value = format!("thoth-secret:{name}");
+            prop_assert!(!is_plaintext_secret(&key, &value, std::slice::from_ref(&key)));
         }
     }
 }
