@@ -70,7 +70,7 @@ fn spellings(value: &str) -> Vec<Vec<u8>> {
     let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
     vec![
         value.as_bytes().to_vec(),
-        quoted[1..quoted.len() - 1].as_bytes().to_vec(),
+        quoted.as_bytes()[1..quoted.len() - 1].to_vec(),
         base64::engine::general_purpose::STANDARD
             .encode(value)
             .into_bytes(),
