@@ -70,6 +70,10 @@ pub enum Command {
     /// Sign in with SSO (`login`), show the saved session (`status`), sign out (`logout`). Also answers as
     /// `thothctl auth ...`.
     Auth(crate::auth::cli_args::AuthArgs),
+    /// The secret store that keeps server credentials out of client configs: `set NAME --from-stdin`,
+    /// `list [--json]`, `rm NAME`, `get NAME --reveal` (terminal only). Configs reference a secret as
+    /// `thoth-secret:NAME`; `thoth run` resolves it when it starts the server.
+    Secrets(crate::secrets::cli::SecretsArgs),
 }
 
 /// `thoth checkin`.

@@ -25,6 +25,8 @@ pub enum Error {
     Lock(#[from] crate::lock::Error),
     #[error(transparent)]
     Auth(#[from] crate::auth::Error),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::Error),
     #[error("could not start logging: {0}")]
     Logging(String),
     /// Bad input to a command (what was wrong, in words).
@@ -45,6 +47,7 @@ impl Hint for Error {
             Error::Fleet(e) => e.hint(),
             Error::Lock(e) => e.hint(),
             Error::Auth(e) => e.hint(),
+            Error::Secrets(e) => e.hint(),
             Error::Logging(_) => {
                 Some("check that the --log-file folder exists and is writable".into())
             }

@@ -17,6 +17,8 @@ pub enum Exit {
     Internal,
     /// `thoth run`: the upstream MCP server's own exit code (128 + signal when it was killed by one).
     Upstream(u8),
+    /// 2: a usage error thoth finds itself (as clap's), e.g. `secrets set NAME VALUE`.
+    Usage,
 }
 
 impl Exit {
@@ -28,6 +30,7 @@ impl Exit {
             Exit::NoComparison => 2,
             Exit::Internal => 70,
             Exit::Upstream(code) => code,
+            Exit::Usage => 2,
         })
     }
 }

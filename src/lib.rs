@@ -20,6 +20,7 @@ pub mod platform;
 pub mod policy;
 pub mod proxy;
 pub mod runtime_user;
+pub mod secrets;
 pub mod settings;
 pub mod update;
 pub mod wrap;
@@ -45,5 +46,6 @@ pub fn run(
         cli::Command::Lock(args) => lock::run_lock(args),
         cli::Command::Diff(args) => lock::run_diff(args),
         cli::Command::Auth(args) => auth::run(args, settings),
+        cli::Command::Secrets(args) => secrets::cli::run(args, &settings?),
     }
 }

@@ -25,5 +25,7 @@ mod wrap;
 
 mod mdm;
 mod packages;
+#[cfg(unix)]
+mod secrets;
 mod wrap_duplicates;
 mod wrap_hardening;

@@ -23,6 +23,9 @@ pub struct StatusReport {
     pub invalid: Vec<String>,
     pub has_comments: bool,
     pub servers: Vec<ServerState>,
+    /// THOTH_REQUIRE_VAULTED_SECRETS: plain-text secrets of governed servers (keys only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plaintext_secrets: Vec<crate::secrets::findings::Finding>,
 }
 
 impl StatusReport {
@@ -49,6 +52,7 @@ impl StatusReport {
             ungoverned,
             has_comments: inspection.has_comments,
             servers: inspection.servers,
+            plaintext_secrets: Vec::new(),
         }
     }
 }
@@ -68,17 +72,26 @@ pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate:
             return Ok(Exit::Unreadable);
         }
     };
-    let report = StatusReport::new(inspection);
+    let mut report = StatusReport::new(inspection);
+    report.plaintext_secrets =
+        crate::secrets::findings::required_findings(settings, &report.config, &report.governed);
     if args.json {
         crate::output::json(&report);
     } else {
         crate::output::text(&render(&report));
     }
-    Ok(if report.all_governed {
-        Exit::Ok
-    } else {
-        Exit::Failure
-    })
+    if !report.plaintext_secrets.is_empty() {
+        crate::output::message(&crate::secrets::findings::describe(
+            &report.plaintext_secrets,
+        ));
+    }
+    Ok(
+        if report.all_governed && report.plaintext_secrets.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Failure
+        },
+    )
 }
 
 fn render(report: &StatusReport) -> String {

@@ -158,6 +158,8 @@ struct Prepared {
     lock: Option<crate::lock::guard::Guard>,
     /// How large the audit files grow and how long they are kept.
     audit_retention: crate::audit::Retention,
+    /// `thoth-secret:` references of the server's environment, resolved (wiped when dropped after spawn).
+    secret_env: crate::secrets::resolve::Resolved,
 }
 
 fn prepare(
@@ -177,6 +179,8 @@ fn prepare(
         }
     }
     let agent_id = agent_id(args)?;
+    let secret_env =
+        crate::secrets::resolve::references(std::env::vars_os(), settings.thoth_dir.as_deref())?;
     let lock_flags = crate::lock::setup::LockFlags {
         lock: args.lock.as_deref(),
         mode: args.lock_mode,
@@ -209,6 +213,7 @@ fn prepare(
     let heartbeat = crate::fleet::heartbeat::Heartbeat::new(&settings, &agent_id, counter.clone())
         .map(|heartbeat| (heartbeat, counter));
     Ok(Prepared {
+        secret_env,
         lock,
         heartbeat,
         agent_id,
@@ -226,7 +231,9 @@ fn prepare(
 
 async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error> {
     let scrub = crate::settings::secret_env_names();
-    let upstream = match upstream::spawn(&args.server, &scrub) {
+    let upstream = upstream::spawn_with(&args.server, &scrub, &prepared.secret_env);
+    drop(prepared.secret_env);
+    let upstream = match upstream {
         Ok(upstream) => upstream,
         Err(err) => return refuse(err.into()).await,
     };

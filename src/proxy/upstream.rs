@@ -19,6 +19,15 @@ pub struct Upstream {
 
 /// Start `command` (program and arguments). `scrub` names the environment variables it must not inherit.
 pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error> {
+    spawn_with(command, scrub, &[])
+}
+
+/// [`spawn`], with `set` (resolved `thoth-secret:` references) in the server's environment only.
+pub fn spawn_with(
+    command: &[OsString],
+    scrub: &[OsString],
+    set: &[(OsString, crate::secrets::Value)],
+) -> Result<Upstream, Error> {
     let (program, args) = command.split_first().ok_or(Error::NoServerCommand)?;
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -28,6 +37,9 @@ pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error
         .kill_on_drop(true);
     for name in scrub {
         cmd.env_remove(name);
+    }
+    for (name, value) in set {
+        cmd.env(name, value.as_str());
     }
     lifeline::prepare(&mut cmd);
     let mut child = cmd.spawn().map_err(|source| Error::Spawn {

@@ -393,6 +393,12 @@ pub const KEYS: &[KeyDef] = &[
         Some("thoth-cli"),
         "OAuth client id of thoth (a public client) at the issuer",
     ),
+    key(
+        "THOTH_REQUIRE_VAULTED_SECRETS",
+        Kind::Bool,
+        Some("false"),
+        "`status`/`health` report a plain-text secret in a governed server's env as a finding (`thoth wrap-config --vault-secrets` moves it to the secret store)",
+    ),
 ];
 
 /// The definition of a key by name.

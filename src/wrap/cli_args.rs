@@ -66,6 +66,17 @@ pub struct WrapConfigArgs {
     /// With --lock-dir: also `--lock-pubkey KEY` (a minisign .pub file or its `RW...` line).
     #[arg(long, value_name = "KEY", requires = "lock_dir")]
     pub lock_pubkey: Option<String>,
+    /// Move plain-text secrets of the servers' `env` (by name: TOKEN, KEY, SECRET, PASSWORD...; by shape:
+    /// ghp_, xoxb-, a URL with a password) to the secret store; the config keeps `thoth-secret:<server>/<KEY>`.
+    #[arg(long)]
+    pub vault_secrets: bool,
+    /// Also vault this env key (any value); repeatable. Implies --vault-secrets.
+    #[arg(long, value_name = "KEY")]
+    pub vault: Vec<String>,
+    /// With --unwrap: leave thoth-secret: references in place (refused when a restored server would then
+    /// start with references nothing resolves).
+    #[arg(long)]
+    pub keep_vaulted: bool,
 }
 
 /// `thoth status`.

@@ -16,6 +16,7 @@ pub mod run;
 pub mod save;
 pub mod secrets;
 pub mod trust;
+pub mod vault;
 pub mod wrapped;
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use super::cli_args::WrapConfigArgs;
 use super::document::Document;
 use super::edit::{self, Plan, ServerResult, WrapPlan};
 use super::save::{self, SaveOptions};
-use super::{inspect, locate, lock, managed, record, secrets, Error};
+use super::{inspect, locate, lock, managed, record, secrets, vault, Error};
 use crate::platform::users::TargetUser;
 use crate::settings::{Credential, Environment, Settings};
 use crate::Exit;
@@ -32,6 +32,9 @@ pub struct WrapReport {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// `--vault-secrets`: the env keys moved (or, in a dry run, that would move) to the secret store.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vaulted: Vec<vault::VaultedKey>,
 }
 
 pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Error> {
@@ -101,9 +104,11 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     } else {
         record::load(&output)?
     };
+    let vaulted = vault::before_wrap(&args, settings, &doc, &plan, &mut records)?;
     let old_secrets = secrets::values(&doc);
     let servers = edit::apply(&doc, &plan, &mut records);
-    let new_text = doc.to_text();
+    let (new_text, restored) =
+        vault::after_unwrap(&args, settings, &output, doc.to_text(), &servers)?;
     let old_output = if output == input {
         Some(text.clone())
     } else {
@@ -123,9 +128,11 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
         servers,
         warnings,
         diff: None,
+        vaulted: vault::report(&vaulted),
     };
     if args.dry_run {
         let mut hidden = old_secrets;
+        hidden.extend(vault::values(&vaulted));
         hidden.extend(
             Document::parse(&output, &new_text)
                 .map_or_else(|_| Vec::new(), |d| secrets::values(&d)),
@@ -145,7 +152,10 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             crash_before_rename: crash_hook(settings),
             redact_backup: args.unwrap,
         };
+        vault::store(settings, &vaulted)?;
         report.backup = save::save(&output, new_text.as_bytes(), &options)?;
+        vault::scrub_backups(&output, &vaulted)?;
+        drop(restored);
         if records != before {
             save_records(&output, &records, &options)?;
         }
@@ -371,6 +381,7 @@ fn render(report: &WrapReport, json: bool) {
         }
         text.push('\n');
     }
+    text.push_str(&vault::render(&report.vaulted, report.dry_run));
     let output = report.output.display();
     match (&report.diff, report.changed) {
         (Some(diff), true) => text.push_str(&format!("dry run: {output} would change:\n{diff}")),

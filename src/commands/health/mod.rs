@@ -204,6 +204,19 @@ fn build(
             .unwrap_or_default(),
         now: time::OffsetDateTime::now_utc(),
     });
+    let plaintext = crate::secrets::findings::required_findings(
+        settings.as_ref(),
+        &config_path,
+        &report.claude_config.governed_servers,
+    );
+    if !plaintext.is_empty() {
+        report.checks.push(model::Check {
+            name: "vaulted_secrets",
+            status: model::CheckStatus::Warn,
+            detail: crate::secrets::findings::describe(&plaintext),
+        });
+        report.status = model::status(&report.checks);
+    }
     if let Some(s) = session.as_ref().filter(|s| s.state != "missing") {
         // Only a session thoth would use can make the endpoint unhealthy.
         let in_use = settings
