@@ -443,7 +443,10 @@ fn claude_desktop_msix_path_is_used_on_windows_when_its_file_exists() {
     std::fs::create_dir_all(msix.parent().unwrap()).unwrap();
     std::fs::write(&msix, "{}").unwrap();
     assert_eq!(user_file(Client::ClaudeDesktop, &win), msix);
-    assert_eq!(user_files(Client::ClaudeDesktop, &win), std::slice::from_ref(&msix));
+    assert_eq!(
+        user_files(Client::ClaudeDesktop, &win),
+        std::slice::from_ref(&msix)
+    );
     std::fs::create_dir_all(classic.parent().unwrap()).unwrap();
     std::fs::write(&classic, "{}").unwrap();
     assert_eq!(user_files(Client::ClaudeDesktop, &win), [msix, classic]);
