@@ -130,13 +130,16 @@ GIT_AUTHOR_NAME = "Ana" # kept
 model = "gpt-5-mini"
 "#;
 
-/// Each client: its default user file under HOME (Linux), a realistic config, and the outcomes expected.
-fn cases() -> Vec<(
+/// A client, its default user file under HOME (Linux), a realistic config, and the outcomes expected.
+type Case = (
     Client,
     &'static str,
     &'static str,
     Vec<(&'static str, &'static str)>,
-)> {
+);
+
+/// Each client: its default user file under HOME (Linux), a realistic config, and the outcomes expected.
+fn cases() -> Vec<Case> {
     vec![
         (
             Client::ClaudeDesktop,
