@@ -667,3 +667,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn env_added_by_wrap_is_taken_out_by_unwrap_in_toml_and_jsonc() {
+    let mut with_env = plan();
+    if let Some(wrap) = with_env.wrap.as_mut() {
+        wrap.env = vec![
+            ("THOTH_LOG".into(), "debug".into()),
+            ("K".into(), "new".into()),
+        ];
+    }
+    let cases: &[(Client, &str)] = &[
+        (Client::Codex, "[mcp_servers.a]\ncommand = \"x\" # c\n\n[mcp_servers.b]\ncommand = \"y\"\n\n[mcp_servers.b.env]\nK = \"old\" # kept\n"),
+        (Client::Codex, "[mcp_servers]\na = { command = \"x\", env = { K = \"old\" } }\n"),
+        (Client::Zed, "{\n  \"context_servers\": {\n    \"a\": {\"command\": \"x\",},\n  },\n}\n"),
+    ];
+    for (client, text) in cases {
+        let mut records = Records::default();
+        let (wrapped, _) = run(*client, text, &with_env, &mut records);
+        let parsed = format(*client).parse(Path::new("c"), &wrapped).unwrap();
+        for server in &parsed.servers {
+            let Entry::Stdio(fields) = &server.entry else {
+                panic!("{wrapped}")
+            };
+            let env = fields.env.clone().unwrap_or_default();
+            assert!(env.contains(&("K".into(), "new".into())), "{wrapped}");
+            assert!(
+                env.contains(&("THOTH_LOG".into(), "debug".into())),
+                "{wrapped}"
+            );
+        }
+        let (again, _) = run(*client, &wrapped, &with_env, &mut records);
+        assert_eq!(again, wrapped);
+        let (back, _) = run(*client, &wrapped, &unwrap_plan(), &mut records);
+        assert_eq!(back, *text, "{client:?}");
+    }
+}
