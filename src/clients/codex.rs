@@ -64,9 +64,13 @@ impl ClientFormat for Codex {
 }
 
 fn parse_doc(path: &Path, text: &str) -> Result<DocumentMut, Error> {
-    text.parse::<DocumentMut>().map_err(|e| Error::Syntax {
-        path: path.to_owned(),
-        detail: e.to_string().trim_end().replace('\n', " "),
+    text.parse::<DocumentMut>().map_err(|e| {
+        let at = e.span().map_or(0, |span| span.start);
+        let (line, column) = crate::wrap::document::line_column(text, at);
+        Error::Toml {
+            path: path.to_owned(),
+            detail: format!("line {line} column {column}: {}", e.message().trim_end()),
+        }
     })
 }
 
