@@ -188,3 +188,5 @@ fn read_scoped(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_paths;
