@@ -27,5 +27,6 @@ mod mdm;
 mod packages;
 #[cfg(unix)]
 mod secrets;
+mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;

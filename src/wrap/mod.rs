@@ -39,13 +39,17 @@ pub enum Error {
     },
     #[error("{} is not valid JSON: {detail}", path.display())]
     Syntax { path: PathBuf, detail: String },
+    /// A Codex `config.toml` the TOML parser refuses (a key twice included: the parser names it).
+    #[error("{} is not valid TOML: {detail}", path.display())]
+    Toml { path: PathBuf, detail: String },
     #[error(
         "{} has the key \"{key}\" twice (line {first_line} column {first_column}, and line {line} column {column}): \
-         Claude Desktop would use the last one, so thoth will not read or change this file",
+         {client} would use the last one, so thoth will not read or change this file",
         path.display()
     )]
     DuplicateKey {
         path: PathBuf,
+        client: &'static str,
         /// JSON Pointer of the repeated key (`/mcpServers/fs`).
         key: String,
         line: usize,
@@ -53,8 +57,12 @@ pub enum Error {
         first_line: usize,
         first_column: usize,
     },
-    #[error("{} is not a Claude Desktop config: {detail}", path.display())]
-    Shape { path: PathBuf, detail: String },
+    #[error("{} is not a {client} config: {detail}", path.display())]
+    Shape {
+        path: PathBuf,
+        client: &'static str,
+        detail: String,
+    },
     #[error("could not write {}: {error}", path.display())]
     Write {
         path: PathBuf,
@@ -83,6 +91,14 @@ impl crate::hint::Hint for Error {
             }
             Error::Syntax { .. } | Error::Shape { .. } => {
                 "fix the file by hand (Claude Desktop cannot read it either); thoth left it untouched".into()
+            }
+            Error::Toml { detail, .. } if detail.contains("duplicate key") => {
+                "remove one of the two (keep the one you mean), then run the command again; Codex refuses \
+                 such a file too, and thoth left it untouched"
+                    .into()
+            }
+            Error::Toml { .. } => {
+                "fix the file by hand (Codex cannot read it either); thoth left it untouched".into()
             }
             Error::DuplicateKey { .. } => {
                 "remove one of the two (keep the one you mean), then run the command again; a config with \
