@@ -26,6 +26,9 @@ pub mod settings;
 pub mod update;
 pub mod wrap;
 
+pub mod backoff;
+pub mod time;
+
 pub use error::Error;
 pub use exit::Exit;
 

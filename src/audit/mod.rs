@@ -306,17 +306,7 @@ impl Audit {
 
 /// `SystemTime` as RFC 3339 UTC with milliseconds: `2025-01-31T10:15:30.123Z`.
 pub fn rfc3339(at: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    crate::time::rfc3339_at(at, crate::time::Precision::Millis)
 }
 
 /// How raw JSON (tool arguments, a result) is recorded: redacted and capped, or, for an allowed call at or

@@ -53,10 +53,7 @@ pub fn inspect(files: &SessionFiles, tenant: &str) -> Result<SessionStatus, Erro
 }
 
 fn rfc3339(epoch: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(epoch)
-        .ok()?
-        .format(&time::format_description::well_known::Rfc3339)
-        .ok()
+    crate::time::epoch_rfc3339(epoch)
 }
 
 pub fn run(args: StatusArgs, settings: &Settings) -> Result<Exit, crate::Error> {

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -100,12 +99,11 @@ pub fn now() -> String {
 }
 
 pub fn format_time(t: OffsetDateTime) -> String {
-    let t = t.replace_nanosecond(0).unwrap_or(t);
-    t.format(&Rfc3339).unwrap_or_default()
+    crate::time::rfc3339(t, crate::time::Precision::Seconds)
 }
 
 pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).ok()
+    crate::time::parse_rfc3339(text)
 }
 
 #[cfg(test)]

@@ -324,16 +324,12 @@ fn excerpt(body: &str) -> String {
 /// failure, capped at 16 intervals and at `MAX_BACKOFF` (never below the interval itself).
 pub fn backoff(interval: Duration, failures: u32) -> Duration {
     let cap = interval.saturating_mul(16).min(MAX_BACKOFF).max(interval);
-    interval
-        .saturating_mul(1u32 << failures.clamp(1, 16))
-        .min(cap)
+    crate::backoff::Backoff::new(interval, cap).delay(failures.clamp(1, 16))
 }
 
 /// `delay` moved by up to ±10% at random, so a fleet that restarted together does not call in together.
 pub fn jitter(delay: Duration) -> Duration {
-    let spread = delay.as_secs_f64() * 0.1;
-    let offset = (fastrand::f64() * 2.0 - 1.0) * spread;
-    Duration::from_secs_f64((delay.as_secs_f64() + offset).max(0.0))
+    crate::backoff::spread(delay, 0.1, &mut fastrand::Rng::new())
 }
 
 #[cfg(test)]

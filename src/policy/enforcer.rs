@@ -262,10 +262,7 @@ impl EnforcerPolicy {
             None => serde_json::from_str(NO_ARGUMENTS).map_err(|e| e.to_string())?,
         };
         let trace_id = uuid::Uuid::new_v4().to_string();
-        // Formatting the current time as RFC 3339 fails only for years past 9999.
-        let occurred_at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let occurred_at = crate::time::now_rfc3339(crate::time::Precision::Clock);
         let history: &[String] = self.history.as_slices().0;
         let info = &self.info;
         let request = EnforceRequest {

@@ -282,7 +282,10 @@ impl Record {
     }
 
     fn finish(&mut self, error: Option<String>, result: Option<&str>) {
-        self.state.last_check_at = Some(crate::audit::rfc3339(SystemTime::now()));
+        self.state.last_check_at = Some(crate::time::rfc3339_at(
+            SystemTime::now(),
+            crate::time::Precision::Millis,
+        ));
         self.state.last_error = error;
         self.state.last_result = result.map(str::to_owned);
         let Some(dir) = &self.dir else { return };

@@ -39,7 +39,7 @@ pub fn jamf_ea(report: &HealthReport, field: JamfField) -> String {
 
 /// RFC 3339 to Jamf's date format (UTC).
 pub fn jamf_date(rfc3339: &str) -> Option<String> {
-    let t = crate::fleet::endpoint_state::parse_time(rfc3339)?.to_offset(time::UtcOffset::UTC);
+    let t = crate::time::parse_rfc3339(rfc3339)?.to_offset(time::UtcOffset::UTC);
     t.format(time::macros::format_description!(
         "[year]-[month]-[day] [hour]:[minute]:[second]"
     ))
