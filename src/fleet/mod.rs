@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod checkin;
+pub mod claude_desktop;
 pub mod doctor;
 pub mod doctor_fleet;
 pub mod endpoint_state;
