@@ -23,6 +23,7 @@ mod settings_precedence;
 mod update;
 mod wrap;
 
+mod health_clients;
 mod mdm;
 mod packages;
 mod wrap_duplicates;

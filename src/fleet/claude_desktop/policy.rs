@@ -36,7 +36,10 @@ pub struct DesktopPolicy {
 impl DesktopPolicy {
     /// The key's value in force: the managed one, else Claude Desktop's default.
     pub fn effective(&self, key: &str) -> bool {
-        let default = KEYS.iter().find(|(k, _)| *k == key).is_some_and(|(_, d)| *d);
+        let default = KEYS
+            .iter()
+            .find(|(k, _)| *k == key)
+            .is_some_and(|(_, d)| *d);
         self.keys.get(key).copied().flatten().unwrap_or(default)
     }
 
@@ -177,8 +180,8 @@ fn raw_values(source: &RawSource) -> Result<Option<BTreeMap<String, Raw>>, Strin
                 .collect()
         }
         RawContent::Json(bytes) => {
-            let value: serde_json::Value = serde_json::from_slice(bytes)
-                .map_err(|e| format!("{origin}: not JSON: {e}"))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| format!("{origin}: not JSON: {e}"))?;
             let serde_json::Value::Object(map) = value else {
                 return Err(format!("{origin}: not a JSON object"));
             };

@@ -2,7 +2,9 @@ use super::*;
 use crate::platform::managed_paths::RegistryValue;
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude_desktop").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude_desktop")
+        .join(name)
 }
 
 #[test]
@@ -21,7 +23,10 @@ fn nothing_deployed_means_the_defaults() {
 fn a_plist_gives_booleans_strings_and_integers() {
     let policy = from_sources(vec![stand_in(&fixture("policy.plist"))]);
     assert_eq!(policy.keys["isDesktopExtensionEnabled"], Some(false));
-    assert_eq!(policy.keys["isDesktopExtensionDirectoryEnabled"], Some(false));
+    assert_eq!(
+        policy.keys["isDesktopExtensionDirectoryEnabled"],
+        Some(false)
+    );
     assert_eq!(policy.keys["isLocalDevMcpEnabled"], Some(false));
     assert_eq!(policy.keys["isDesktopExtensionSignatureRequired"], None);
     assert!(!policy.extensions_allowed() && policy.problems.is_empty());
@@ -31,7 +36,10 @@ fn a_plist_gives_booleans_strings_and_integers() {
 fn a_reg_export_reads_only_the_claude_key() {
     let policy = from_sources(vec![stand_in(&fixture("policy.reg"))]);
     assert_eq!(policy.keys["isDesktopExtensionEnabled"], Some(false));
-    assert_eq!(policy.keys["isDesktopExtensionSignatureRequired"], Some(true));
+    assert_eq!(
+        policy.keys["isDesktopExtensionSignatureRequired"],
+        Some(true)
+    );
     assert_eq!(policy.keys["isLocalDevMcpEnabled"], Some(true));
     assert_eq!(policy.keys["isDesktopExtensionDirectoryEnabled"], None);
 }
