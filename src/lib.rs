@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clients;
 pub mod error;
 pub mod exit;
 pub mod fleet;

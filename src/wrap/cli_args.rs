@@ -66,6 +66,16 @@ pub struct WrapConfigArgs {
     /// With --lock-dir: also `--lock-pubkey KEY` (a minisign .pub file or its `RW...` line).
     #[arg(long, value_name = "KEY", requires = "lock_dir")]
     pub lock_pubkey: Option<String>,
+    /// The client whose config to wrap (default: claude-desktop).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub client: Option<crate::clients::Client>,
+    /// This file, read in the client's format (the same as INPUT).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["input", "project"])]
+    pub config: Option<PathBuf>,
+    /// The client's project-scoped file in DIR (`.mcp.json`, `.cursor/mcp.json`, `.vscode/mcp.json`,
+    /// `.zed/settings.json`, `.codex/config.toml`).
+    #[arg(long, value_name = "DIR", conflicts_with = "input")]
+    pub project: Option<PathBuf>,
 }
 
 /// `thoth status`.

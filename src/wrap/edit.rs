@@ -9,7 +9,7 @@ use jsonc_parser::cst::{CstInputValue, CstObject, CstObjectProp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::document::Document;
+use super::document::{Document, Layout};
 use super::entry::{self, Entry, Fields};
 use super::record::{Record, Records};
 use super::wrapped::{self, RunFlags};
@@ -64,6 +64,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerResult {
     pub name: String,
+    /// Where the entry sits when a file has several scopes (Claude Code's `local:<abs path>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     pub outcome: Outcome,
     pub agent_id: Option<String>,
     pub session_intent: Option<String>,
@@ -73,15 +76,27 @@ pub struct ServerResult {
 
 /// Apply the plan to every server of the document, updating the unwrap records to match.
 pub fn apply(doc: &Document, plan: &Plan, records: &mut Records) -> Vec<ServerResult> {
-    doc.server_props()
+    doc.server_refs()
         .into_iter()
-        .map(|(name, prop)| apply_one(&name, &prop, plan, records))
+        .map(|r| {
+            let mut result = apply_one(&r.name, &r.record_key, &r.prop, plan, records, &doc.layout);
+            result.scope = r.scope;
+            result
+        })
         .collect()
 }
 
-fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Records) -> ServerResult {
+fn apply_one(
+    name: &str,
+    key: &str,
+    prop: &CstObjectProp,
+    plan: &Plan,
+    records: &mut Records,
+    layout: &Layout,
+) -> ServerResult {
     let mut result = ServerResult {
         name: name.to_owned(),
+        scope: None,
         outcome: Outcome::Skipped,
         agent_id: None,
         session_intent: None,
@@ -108,7 +123,7 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
         result.outcome = Outcome::Invalid;
         return result;
     };
-    let record = records.servers.get(name).cloned().unwrap_or_default();
+    let record = records.servers.get(key).cloned().unwrap_or_default();
     let existing = wrapped::parse(&current.command, current.args_or_empty());
     if existing.is_none() && wrapped::runs_thoth(&current.command, current.args_or_empty()) {
         result.outcome = Outcome::Invalid;
@@ -124,9 +139,9 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
         result.outcome = if existing.is_some() {
             converge(&object, &current, &original);
             if let Some(text) = &record.original_text {
-                restore_text(prop, &object, text);
+                restore_text(prop, &object, text, layout);
             }
-            records.servers.remove(name);
+            records.servers.remove(key);
             Outcome::Unwrapped
         } else {
             Outcome::NotWrapped
@@ -151,9 +166,9 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
     result.agent_id = flags.agent_id.clone();
     result.session_intent = flags.session_intent.clone();
     if new_record.is_empty() {
-        records.servers.remove(name);
+        records.servers.remove(key);
     } else {
-        records.servers.insert(name.to_owned(), new_record);
+        records.servers.insert(key.to_owned(), new_record);
     }
     result.outcome = if desired == current {
         Outcome::Unchanged
@@ -170,7 +185,7 @@ fn apply_one(name: &str, prop: &CstObjectProp, plan: &Plan, records: &mut Record
 
 /// The wrapped fields for an original entry, the record that undoes them, thoth's flags, and the flags of
 /// the older wrap that were dropped.
-fn wrap_fields(
+pub(crate) fn wrap_fields(
     name: &str,
     original: &Fields,
     old: &RunFlags,
@@ -225,8 +240,8 @@ fn wrap_fields(
 /// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
 /// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
 /// prints its text as it is, and this entry is not read again in this run.
-fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str) {
-    let options = super::document::options();
+fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str, layout: &Layout) {
+    let options = super::document::options_for(layout);
     let value = |t: &str| {
         jsonc_parser::cst::CstRootNode::parse(t, &options)
             .ok()?

@@ -24,6 +24,8 @@ pub enum Entry {
 }
 
 const REMOTE_TYPES: &[&str] = &["http", "sse", "streamable-http", "streamableHttp", "ws"];
+/// Keys that name a remote endpoint (Windsurf spells it `serverUrl`).
+const REMOTE_KEYS: &[&str] = &["url", "serverUrl", "transport"];
 
 pub fn read(prop: &CstObjectProp) -> Entry {
     let Some(object) = prop.object_value() else {
@@ -36,7 +38,7 @@ fn read_object(object: &CstObject) -> Entry {
     let value = |key: &str| object.get(key).and_then(|p| p.value()?.to_serde_value());
     let remote_type =
         matches!(value("type"), Some(Value::String(t)) if REMOTE_TYPES.contains(&t.as_str()));
-    if object.get("url").is_some() || object.get("transport").is_some() || remote_type {
+    if REMOTE_KEYS.iter().any(|k| object.get(k).is_some()) || remote_type {
         return Entry::Remote;
     }
     let command = match value("command") {

@@ -95,7 +95,7 @@ pub fn classify(doc: &Document, trust: &Trust) -> Inspection {
     }
 }
 
-fn state(name: &str, entry: Entry, trust: &Trust) -> ServerState {
+pub fn state(name: &str, entry: Entry, trust: &Trust) -> ServerState {
     let mut state = ServerState {
         name: name.to_owned(),
         stdio: false,

@@ -40,11 +40,12 @@ pub enum Error {
     Syntax { path: PathBuf, detail: String },
     #[error(
         "{} has the key \"{key}\" twice (line {first_line} column {first_column}, and line {line} column {column}): \
-         Claude Desktop would use the last one, so thoth will not read or change this file",
+         {client} would use the last one, so thoth will not read or change this file",
         path.display()
     )]
     DuplicateKey {
         path: PathBuf,
+        client: &'static str,
         /// JSON Pointer of the repeated key (`/mcpServers/fs`).
         key: String,
         line: usize,
@@ -52,8 +53,12 @@ pub enum Error {
         first_line: usize,
         first_column: usize,
     },
-    #[error("{} is not a Claude Desktop config: {detail}", path.display())]
-    Shape { path: PathBuf, detail: String },
+    #[error("{} is not a {client} config: {detail}", path.display())]
+    Shape {
+        path: PathBuf,
+        client: &'static str,
+        detail: String,
+    },
     #[error("could not write {}: {error}", path.display())]
     Write {
         path: PathBuf,

@@ -7,15 +7,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::cli_args::WrapConfigArgs;
-use super::document::Document;
-use super::edit::{self, Plan, ServerResult, WrapPlan};
+use super::edit::{Plan, ServerResult, WrapPlan};
 use super::save::{self, SaveOptions};
 use super::{inspect, locate, lock, managed, record, secrets, Error};
+use crate::clients::{self, Client};
 use crate::platform::users::TargetUser;
 use crate::settings::{Credential, Environment, Settings};
 use crate::Exit;
-
-const NEW_CONFIG: &str = "{\n  \"mcpServers\": {}\n}\n";
 
 /// What `wrap-config` did (schemas/wrap-report.schema.json).
 #[derive(Debug, Serialize)]
@@ -38,17 +36,9 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     if args.unwrap && args.embed_api_key {
         return Err(Error::Usage("--unwrap and --embed-api-key do not go together".into()).into());
     }
-    let (input, user, is_current) = match &args.input {
-        Some(path) => (
-            path.clone(),
-            locate::resolve_user(args.for_user.as_deref())?.0,
-            true,
-        ),
-        None => {
-            let (user, is_current) = locate::resolve_user(args.for_user.as_deref())?;
-            (locate::config_path(&user, is_current), user, is_current)
-        }
-    };
+    let client = args.client.unwrap_or(Client::ClaudeDesktop);
+    let format = clients::format(client);
+    let (input, user, is_current) = config_path(&args, client)?;
     // Absolute in reports and backups: scripts log them, and a relative path says little there.
     let input = std::path::absolute(&input).unwrap_or(input);
     let output = args.output.as_ref().map_or_else(
@@ -67,19 +57,20 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
 
     let (text, created) = match inspect::read_text(&input) {
         Ok(text) => (text, false),
-        Err(Error::Missing { .. }) if args.create => (NEW_CONFIG.to_owned(), true),
+        Err(Error::Missing { .. }) if args.create => (format.new_config().to_owned(), true),
         Err(e) => return Err(e.into()),
     };
-    let doc = Document::parse(&input, &text)?;
-    if doc.has_comments {
+    let parsed = format.parse(&input, &text)?;
+    if parsed.risky_comments {
         warnings.push(format!(
-            "{} has comments: kept as they are, but Claude Desktop's JSON parser may reject the file",
-            input.display()
+            "{} has comments: kept as they are, but {}'s JSON parser may reject the file",
+            input.display(),
+            client.label()
         ));
     }
     let plan = plan(&args, settings, &user, is_current, &mut warnings)?;
     if let Some(wrap) = &plan.wrap {
-        let names: Vec<String> = doc.server_props().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = parsed.servers.iter().map(|s| s.name.clone()).collect();
         for name in wrap.intents.keys().filter(|n| !names.contains(n)) {
             warnings.push(format!(
                 "the intent map names \"{name}\", which is not a server in this config"
@@ -101,9 +92,8 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     } else {
         record::load(&output)?
     };
-    let old_secrets = secrets::values(&doc);
-    let servers = edit::apply(&doc, &plan, &mut records);
-    let new_text = doc.to_text();
+    let old_secrets = clients::secret_values(&parsed);
+    let (new_text, servers) = format.apply(&input, &text, &plan, &mut records)?;
     let old_output = if output == input {
         Some(text.clone())
     } else {
@@ -126,15 +116,14 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     };
     if args.dry_run {
         let mut hidden = old_secrets;
-        hidden.extend(
-            Document::parse(&output, &new_text)
-                .map_or_else(|_| Vec::new(), |d| secrets::values(&d)),
-        );
-        if let Some(old) = old_output
-            .as_deref()
-            .and_then(|t| Document::parse(&output, t).ok())
-        {
-            hidden.extend(secrets::values(&old));
+        let values = |t: &str| {
+            format
+                .parse(&output, t)
+                .map_or_else(|_| Vec::new(), |p| clients::secret_values(&p))
+        };
+        hidden.extend(values(&new_text));
+        if let Some(old) = old_output.as_deref() {
+            hidden.extend(values(old));
         }
         let shown = diff(old_output.as_deref().unwrap_or(""), &new_text, &output);
         report.diff = Some(secrets::mask(&shown, &hidden));
@@ -152,6 +141,47 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
     }
     render(&report, args.json);
     Ok(Exit::Ok)
+}
+
+/// The file to work on, whose it is, and whether that is the user thoth runs as: INPUT / `--config`, else
+/// the client's project file in `--project DIR`, else the client's user-level file.
+fn config_path(
+    args: &WrapConfigArgs,
+    client: Client,
+) -> Result<(PathBuf, TargetUser, bool), Error> {
+    let explicit = args.input.clone().or_else(|| args.config.clone());
+    if let Some(path) = explicit {
+        return Ok((
+            path,
+            locate::resolve_user(args.for_user.as_deref())?.0,
+            true,
+        ));
+    }
+    if let Some(dir) = &args.project {
+        let path = clients::project_file(client, dir).ok_or_else(|| {
+            Error::Usage(format!(
+                "--project: {} has no project-scoped config; leave --project out to use the user's file",
+                client.name()
+            ))
+        })?;
+        return Ok((
+            path,
+            locate::resolve_user(args.for_user.as_deref())?.0,
+            true,
+        ));
+    }
+    let (user, is_current) = locate::resolve_user(args.for_user.as_deref())?;
+    let env = clients::Env::current(&user.home, is_current);
+    let path = match client {
+        // Today's path (and its tests) unless the Windows Store build's file is there.
+        Client::ClaudeDesktop
+            if clients::user_file(client, &env) != clients::paths::claude_msix_config(&env) =>
+        {
+            locate::config_path(&user, is_current)
+        }
+        _ => clients::user_file(client, &env),
+    };
+    Ok((path, user, is_current))
 }
 
 fn plan(
