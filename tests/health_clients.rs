@@ -178,3 +178,58 @@ fn a_remote_server_is_named_but_never_fails() {
         .unwrap();
     assert_eq!(check["status"], "ok");
 }
+
+#[test]
+fn every_client_found_counts_and_one_bare_server_anywhere_ungoverns_the_endpoint() {
+    let t = Thoth::new("dev");
+    let home = t.home.path();
+    let config = home.join(".config/Claude/claude_desktop_config.json");
+    write(&config, r#"{"mcpServers": {}}"#);
+    let thoth = crate::support::thoth_bin();
+    let governed =
+        json!({"command": thoth, "args": ["run", "--agent-id", "gh", "--", "npx", "gh"]});
+    write(
+        &home.join(".cursor/mcp.json"),
+        &json!({"mcpServers": {"gh": governed, "docs": {"url": "https://mcp.example.com"}}})
+            .to_string(),
+    );
+    write(
+        &home.join(".claude.json"),
+        &json!({"numStartups": 3, "mcpServers": {"gh": governed},
+                "projects": {"/src/app": {"mcpServers": {"db": {"type": "stdio", "command": "npx", "args": ["db"]}}}}})
+        .to_string(),
+    );
+    let r = json_report(&t, &[], &config);
+    let row = |name: &str| {
+        r["mcp_clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["client"] == name)
+            .unwrap()
+            .clone()
+    };
+    let cursor = row("cursor");
+    assert_eq!(
+        (&cursor["found"], &cursor["governed"], &cursor["servers"]),
+        (&json!(true), &json!(true), &json!(2))
+    );
+    assert_eq!(cursor["remote"], json!(["docs"]));
+    let code = row("claude-code");
+    assert_eq!(code["governed"], false, "{code:#}");
+    assert_eq!(code["ungoverned"], json!(["db (local:/src/app)"]));
+    assert_eq!(row("zed")["found"], false);
+    assert_eq!(r["governed"], false);
+    assert_eq!(r["status"], "degraded");
+    // The project-local server wrapped away: every client governed, the remote one only named.
+    write(
+        &home.join(".claude.json"),
+        &json!({"numStartups": 3, "mcpServers": {"gh": governed}}).to_string(),
+    );
+    let r = json_report(&t, &[], &config);
+    assert_eq!(
+        (&r["governed"], &r["status"]),
+        (&json!(true), &json!("healthy")),
+        "{r:#}"
+    );
+}

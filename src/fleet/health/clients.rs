@@ -66,9 +66,89 @@ pub fn claude_desktop_row(config: &ClaudeConfig, desktop: &ClaudeDesktop) -> Mcp
     }
 }
 
+/// The row of a client other than Claude Desktop: every user-level file of it that exists (missing ones
+/// skipped; none found: `found: false`, governed). A file that cannot be read or is refused is not governed.
+pub fn client_row(
+    client: crate::clients::Client,
+    files: &[std::path::PathBuf],
+    trust: &crate::wrap::Trust,
+) -> McpClient {
+    let mut row = McpClient {
+        client: client.name(),
+        paths: Vec::new(),
+        found: false,
+        servers: 0,
+        governed: true,
+        governed_servers: Vec::new(),
+        ungoverned: Vec::new(),
+        remote: Vec::new(),
+        error: None,
+    };
+    for path in files.iter().filter(|p| p.exists()) {
+        row.found = true;
+        row.paths.push(path.display().to_string());
+        match crate::clients::read(client, path, trust) {
+            Ok(config) => {
+                for server in config.servers {
+                    row.servers += 1;
+                    let name = match server.scope.as_str() {
+                        "user" => server.state.name.clone(),
+                        scope => format!("{} ({scope})", server.state.name),
+                    };
+                    if server.remote || (!server.state.stdio && server.state.problem.is_none()) {
+                        row.remote.push(name);
+                    } else if server.state.governed {
+                        row.governed_servers.push(name);
+                    } else {
+                        row.ungoverned.push(name);
+                    }
+                }
+            }
+            Err(err) => {
+                row.governed = false;
+                row.error = Some(err.to_string());
+            }
+        }
+    }
+    row.governed &= row.ungoverned.is_empty();
+    for list in [
+        &mut row.governed_servers,
+        &mut row.ungoverned,
+        &mut row.remote,
+    ] {
+        list.sort();
+    }
+    row
+}
+
 /// The checks these add: the extensions, Claude Desktop's managed keys, remote servers.
 pub fn checks(clients: &[McpClient], desktop: &ClaudeDesktop) -> Vec<Check> {
     let mut checks = Vec::new();
+    for c in clients
+        .iter()
+        .filter(|c| c.client != "claude-desktop" && c.found)
+    {
+        let (status, detail) = match (&c.error, c.ungoverned.is_empty()) {
+            (Some(error), _) => (CheckStatus::Warn, error.clone()),
+            (None, false) => (
+                CheckStatus::Warn,
+                format!(
+                    "ungoverned stdio server(s): {} (run `thoth wrap-config --client {}`)",
+                    c.ungoverned.join(", "),
+                    c.client
+                ),
+            ),
+            (None, true) => (
+                CheckStatus::Ok,
+                format!("{} governed server(s)", c.governed_servers.len()),
+            ),
+        };
+        checks.push(Check {
+            name: "mcp_client",
+            status,
+            detail: format!("{}: {detail}", c.client),
+        });
+    }
     let running: Vec<&str> = desktop
         .extensions
         .iter()
