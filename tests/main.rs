@@ -26,5 +26,6 @@ mod wrap;
 mod health_clients;
 mod mdm;
 mod packages;
+mod status_clients;
 mod wrap_duplicates;
 mod wrap_hardening;

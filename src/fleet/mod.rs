@@ -13,6 +13,7 @@ pub mod health;
 pub mod heartbeat;
 pub mod set_api_key;
 pub mod status;
+pub mod status_clients;
 
 /// What the fleet commands can fail with.
 #[derive(Debug, thiserror::Error)]
