@@ -308,10 +308,7 @@ pub fn machine_key_values(
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut lines = logical_lines(text).filter(|(_, line)| !line.trim().is_empty());
-    if !lines
-        .next()
-        .is_some_and(|(_, first)| first.trim() == HEADER)
-    {
+    if lines.next().is_none_or(|(_, first)| first.trim() != HEADER) {
         return Err(ManagedError::NotARegExport {
             origin: origin.to_owned(),
         });
