@@ -233,3 +233,37 @@ fn every_client_found_counts_and_one_bare_server_anywhere_ungoverns_the_endpoint
         "{r:#}"
     );
 }
+
+#[test]
+fn doctor_shows_claude_desktops_managed_keys() {
+    let t = Thoth::new("dev");
+    let plist = crate::support::fixture("claude_desktop/policy.plist");
+    let out = t
+        .command()
+        .env("THOTH_CLAUDE_DESKTOP_POLICY_FILE", &plist)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&schema_validator("doctor.schema.json"), &report);
+    let policy = &report["claude_desktop_policy"];
+    assert_eq!(policy["source"], json!(plist.to_str().unwrap()));
+    assert_eq!(policy["keys"]["isDesktopExtensionEnabled"], false);
+    assert_eq!(
+        policy["keys"]["isDesktopExtensionSignatureRequired"],
+        Value::Null
+    );
+    let human = t
+        .command()
+        .env("THOTH_CLAUDE_DESKTOP_POLICY_FILE", &plist)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(text.contains("Claude Desktop managed keys ("), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("isLocalDevMcpEnabled") && l.ends_with("false")),
+        "{text}"
+    );
+}
