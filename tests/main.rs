@@ -27,5 +27,6 @@ mod health_clients;
 mod mdm;
 mod packages;
 mod status_clients;
+mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;

@@ -318,3 +318,27 @@ fn set_value(table: &mut dyn TableLike, key: &str, mut value: Value) {
         }
     }
 }
+
+/// The text with every THOTH_* secret in a server's `env` replaced by `***` (the backup `--unwrap` keeps);
+/// `None` when it is not TOML.
+pub fn redact(text: &str) -> Option<String> {
+    let mut doc = text.parse::<DocumentMut>().ok()?;
+    if let Some(servers) = doc.get_mut(SERVERS_KEY).and_then(Item::as_table_like_mut) {
+        for (_, server) in servers.iter_mut() {
+            let env = server
+                .as_table_like_mut()
+                .and_then(|t| t.get_mut("env"))
+                .and_then(Item::as_table_like_mut);
+            let Some(env) = env else { continue };
+            let secret: Vec<String> = env
+                .iter()
+                .filter(|(k, v)| crate::wrap::secrets::is_ours(k) && v.is_str())
+                .map(|(k, _)| k.to_owned())
+                .collect();
+            for key in secret {
+                set_value(env, &key, Value::from(crate::wrap::secrets::MASK));
+            }
+        }
+    }
+    Some(doc.to_string())
+}

@@ -5,14 +5,14 @@
 
 use std::path::Path;
 
-use super::document::Document;
+use super::document::{Document, Layout};
 use super::entry::{self, Entry};
 use super::record::Records;
 
 /// What a masked secret reads as.
 pub const MASK: &str = "***";
 
-fn is_ours(key: &str) -> bool {
+pub(crate) fn is_ours(key: &str) -> bool {
     key.starts_with("THOTH_") && crate::settings::keys::is_secret_env(key)
 }
 
@@ -32,19 +32,26 @@ pub fn values(doc: &Document) -> Vec<String> {
     found
 }
 
-/// Does this config text hold a THOTH_* secret? Text that does not parse is judged by the key names alone
-/// (when unsure, treat it as holding one).
+/// Does this config text hold a THOTH_* secret? Read in every client's format (issue 15); text no format
+/// reads is judged by the key names alone (when unsure, treat it as holding one).
 pub fn holds_secret(text: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(text) else {
         return true;
     };
-    match Document::parse(Path::new("-"), text) {
-        Ok(doc) => !values(&doc).is_empty(),
-        Err(_) => crate::settings::keys::KEYS
+    let mut read_by_one = false;
+    for client in crate::clients::Client::ALL {
+        if let Ok(parsed) = crate::clients::format(client).parse(Path::new("-"), text) {
+            if !crate::clients::secret_values(&parsed).is_empty() {
+                return true;
+            }
+            read_by_one = true;
+        }
+    }
+    !read_by_one
+        && crate::settings::keys::KEYS
             .iter()
             .filter(|k| k.is_secret())
-            .any(|k| text.contains(k.name)),
-    }
+            .any(|k| text.contains(k.name))
 }
 
 /// Does the unwrap record hold one (an `env` value `--env`/`--embed-api-key` replaced)?
@@ -57,27 +64,55 @@ pub fn record_holds_secret(records: &Records) -> bool {
     })
 }
 
+/// Every JSON client's servers objects, leniently (JSONC): what redaction walks.
+const REDACT_LAYOUTS: [Layout; 3] = [
+    Layout {
+        client: "-",
+        key: "mcpServers",
+        projects: true,
+        jsonc: true,
+    },
+    Layout {
+        client: "-",
+        key: "servers",
+        projects: false,
+        jsonc: true,
+    },
+    Layout {
+        client: "-",
+        key: "context_servers",
+        projects: false,
+        jsonc: true,
+    },
+];
+
 /// The config text with every THOTH_* secret value replaced by `***`; `None` when it cannot be parsed (then
 /// nothing holding it should be kept).
 pub fn redact(text: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(text).ok()?;
-    let doc = Document::parse(Path::new("-"), text).ok()?;
-    for (_, prop) in doc.server_props() {
-        let Some(env) = prop.object_value().and_then(|o| o.object_value("env")) else {
-            continue;
-        };
-        for var in env.properties() {
-            let is_secret_string = var.decoded_name().is_some_and(|k| is_ours(&k))
-                && var
-                    .value()
-                    .and_then(|v| v.to_serde_value())
-                    .is_some_and(|v| v.is_string());
-            if is_secret_string {
-                var.set_value(MASK.into());
+    let mut text = std::str::from_utf8(text).ok()?.to_owned();
+    if Document::parse_as(Path::new("-"), &text, REDACT_LAYOUTS[0]).is_err() {
+        return crate::clients::codex::redact(&text).map(String::into_bytes);
+    }
+    for layout in REDACT_LAYOUTS {
+        let doc = Document::parse_as(Path::new("-"), &text, layout).ok()?;
+        for (_, prop) in doc.server_props() {
+            let Some(env) = prop.object_value().and_then(|o| o.object_value("env")) else {
+                continue;
+            };
+            for var in env.properties() {
+                let is_secret_string = var.decoded_name().is_some_and(|k| is_ours(&k))
+                    && var
+                        .value()
+                        .and_then(|v| v.to_serde_value())
+                        .is_some_and(|v| v.is_string());
+                if is_secret_string {
+                    var.set_value(MASK.into());
+                }
             }
         }
+        text = doc.to_text();
     }
-    Some(doc.to_text().into_bytes())
+    Some(text.into_bytes())
 }
 
 /// `text` (a diff) with each secret, as it is spelled inside a JSON string, replaced by `***`.
