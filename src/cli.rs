@@ -70,6 +70,9 @@ pub enum Command {
     /// Sign in with SSO (`login`), show the saved session (`status`), sign out (`logout`). Also answers as
     /// `thothctl auth ...`.
     Auth(crate::auth::cli_args::AuthArgs),
+    /// MDM helpers: `thoth mdm client-policy --client claude-code [--json]` prints the client's managed
+    /// allowlist allowing only the servers thoth governs.
+    Mdm(crate::fleet::client_policy::MdmArgs),
 }
 
 /// `thoth checkin`.

@@ -44,5 +44,6 @@ pub fn run(
         cli::Command::Lock(args) => lock::run_lock(args),
         cli::Command::Diff(args) => lock::run_diff(args),
         cli::Command::Auth(args) => auth::run(args, settings),
+        cli::Command::Mdm(args) => fleet::client_policy::run(args, settings.as_ref().ok()),
     }
 }

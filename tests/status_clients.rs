@@ -192,3 +192,54 @@ fn one_client_exits_0_1_or_3_and_unknown_names_exit_2() {
     let (code, _, err) = status(&t, &["--client", "notepad"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn client_policy_allows_exactly_the_governed_claude_code_servers() {
+    let t = Thoth::new("dev");
+    let thoth = crate::support::thoth_bin();
+    let args = ["run", "--agent-id", "gh", "--", "npx", "-y", "gh"];
+    write(
+        &t.home.path().join(".claude.json"),
+        &json!({"mcpServers": {"gh": {"type": "stdio", "command": thoth, "args": args},
+                               "bare": {"command": "npx", "args": ["x"]},
+                               "web": {"type": "http", "url": "https://mcp.example.com"}}})
+        .to_string(),
+    );
+    let out = t
+        .command()
+        .args(["mdm", "client-policy", "--client", "claude-code", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&schema_validator("client-policy.schema.json"), &v);
+    let mut command = vec![thoth.to_str().unwrap().to_owned()];
+    command.extend(args.iter().map(|a| a.to_string()));
+    assert_eq!(
+        v["policy"],
+        json!({"allowedMcpServers": [{"serverCommand": command}]})
+    );
+    assert_eq!(
+        (&v["servers"], &v["left_out"]),
+        (&json!(["gh"]), &json!(["bare"]))
+    );
+    let plain = t
+        .command()
+        .args(["mdm", "client-policy", "--client", "claude-code"])
+        .output()
+        .unwrap();
+    let file: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(file, v["policy"]);
+    let other = t
+        .command()
+        .args(["mdm", "client-policy", "--client", "zed"])
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("claude-code"));
+}

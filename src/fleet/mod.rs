@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod checkin;
 pub mod claude_desktop;
+pub mod client_policy;
 pub mod doctor;
 pub mod doctor_fleet;
 pub mod endpoint_state;
