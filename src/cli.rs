@@ -74,6 +74,9 @@ pub enum Command {
     /// `list [--json]`, `rm NAME`, `get NAME --reveal` (terminal only). Configs reference a secret as
     /// `thoth-secret:NAME`; `thoth run` resolves it when it starts the server.
     Secrets(crate::secrets::cli::SecretsArgs),
+    /// MDM helpers: `thoth mdm client-policy --client claude-code [--json]` prints the client's managed
+    /// allowlist allowing only the servers thoth governs.
+    Mdm(crate::commands::client_policy::MdmArgs),
 }
 
 /// `thoth checkin`.

@@ -51,5 +51,6 @@ pub fn run(
         cli::Command::Diff(args) => lock::run_diff(args),
         cli::Command::Auth(args) => auth::run(args, settings),
         cli::Command::Secrets(args) => secrets::cli::run(args, &settings?),
+        cli::Command::Mdm(args) => commands::client_policy::run(args, settings.as_ref().ok()),
     }
 }

@@ -23,10 +23,12 @@ mod settings_precedence;
 mod update;
 mod wrap;
 
+mod health_clients;
 mod mdm;
 mod packages;
 #[cfg(unix)]
 mod secrets;
+mod status_clients;
 mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;

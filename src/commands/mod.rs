@@ -2,7 +2,9 @@
 //! report is rendered. Domain modules below never import a command or the CLI (ARCHITECTURE.md).
 
 pub mod checkin;
+pub mod client_policy;
 pub mod doctor;
 pub mod health;
 pub mod set_api_key;
 pub mod status;
+pub mod status_clients;

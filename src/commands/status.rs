@@ -58,6 +58,13 @@ impl StatusReport {
 }
 
 pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate::Error> {
+    if args.client.is_some()
+        || args.all_clients
+        || args.config_file.is_some()
+        || args.project.is_some()
+    {
+        return super::status_clients::run(args, settings);
+    }
     let trust = Trust::current(settings);
     let inspected = match &args.config {
         Some(path) => crate::wrap::inspect(path, &trust),

@@ -3,6 +3,7 @@
 //! live in `commands/`.
 
 pub mod agents;
+pub mod claude_desktop;
 pub mod endpoint_state;
 pub mod govapi;
 pub mod heartbeat;

@@ -3,6 +3,7 @@
 //! (STYLE.md §9).
 
 pub mod binary;
+pub mod client_policy_paths;
 pub mod environ;
 pub mod file_trust;
 pub mod lifeline;

@@ -18,7 +18,7 @@ use crate::platform::managed_paths::{
 
 pub use reg_export::{
     from_reg_export, from_reg_export_at, from_reg_export_bytes, from_reg_export_bytes_at,
-    reg_export_entries,
+    machine_key_values, reg_export_entries,
 };
 
 /// What errors and origins name when the caller does not say which file the bytes came from.

@@ -101,4 +101,18 @@ pub struct StatusArgs {
     /// Print the report as JSON (schemas/status.schema.json).
     #[arg(long)]
     pub json: bool,
+    /// Report this client's file instead (claude-desktop, claude-code, cursor, vscode, windsurf, zed,
+    /// codex); claude-desktop without a CONFIG also reads its Desktop Extensions.
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with = "all_clients")]
+    pub client: Option<crate::clients::Client>,
+    /// With --client: read this file in the client's format.
+    #[arg(long = "config", value_name = "PATH", conflicts_with_all = ["config", "project"])]
+    pub config_file: Option<PathBuf>,
+    /// The client's project-scoped file in DIR (with --all-clients: every client's project file there).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Every client's user file that exists, Claude Desktop Extensions, and with --project the project
+    /// files in DIR. Exit 1 when a stdio server of a found client is not governed.
+    #[arg(long)]
+    pub all_clients: bool,
 }

@@ -38,6 +38,8 @@ pub struct DoctorReport {
     pub fleet: Option<fleet::FleetRow>,
     /// The saved SSO session of the tenant (`thoth auth login`), without its token; null when none is named.
     pub session: Option<crate::auth::status::SessionStatus>,
+    /// Claude Desktop's own managed keys (extensions, local MCP), as `health --json` `claude_desktop.policy`.
+    pub claude_desktop_policy: crate::fleet::claude_desktop::policy::DesktopPolicy,
     pub problems: Vec<Problem>,
 }
 
@@ -238,6 +240,7 @@ pub fn build(settings: &Settings) -> DoctorReport {
         update: Some(crate::update::status::status(settings)),
         fleet,
         session,
+        claude_desktop_policy: claude_desktop_policy(),
         problems,
     }
 }
@@ -294,6 +297,7 @@ fn unresolved(err: &crate::settings::Error) -> DoctorReport {
         update: None,
         fleet: None,
         session: None,
+        claude_desktop_policy: claude_desktop_policy(),
         problems: vec![Problem {
             check: "settings",
             problem: err.to_string(),
@@ -380,6 +384,21 @@ pub fn render(r: &DoctorReport) -> String {
         out += &crate::auth::status::summary(session);
         out += "\n";
     }
+    let desktop = &r.claude_desktop_policy;
+    out += &format!(
+        "\nClaude Desktop managed keys ({}):\n",
+        desktop
+            .source
+            .as_deref()
+            .unwrap_or("none deployed; defaults apply")
+    );
+    for (key, value) in &desktop.keys {
+        let shown = value.map_or("unset".to_owned(), |v| v.to_string());
+        out += &format!("  {key:37}  {shown}\n");
+    }
+    for problem in &desktop.problems {
+        out += &format!("  problem: {problem}\n");
+    }
     if r.problems.is_empty() {
         out += "\nNo problems found.\n";
     } else {
@@ -392,4 +411,9 @@ pub fn render(r: &DoctorReport) -> String {
         }
     }
     out
+}
+
+/// Claude Desktop's managed keys for the user doctor runs as.
+fn claude_desktop_policy() -> crate::fleet::claude_desktop::policy::DesktopPolicy {
+    crate::fleet::claude_desktop::policy::load(crate::platform::user_name().as_deref())
 }

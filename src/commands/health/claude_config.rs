@@ -17,6 +17,9 @@ pub struct ClaudeConfig {
     pub governed: bool,
     pub governed_servers: Vec<String>,
     pub ungoverned: Vec<String>,
+    /// Remote (url) servers, for `mcp_clients[]` (not in `claude_config`, whose shape is fixed).
+    #[serde(skip)]
+    pub remote: Vec<String>,
     /// Why the config could not be read, if it could not.
     pub error: Option<String>,
     /// The config was refused, not merely unreadable (a key twice): the check fails.
@@ -70,6 +73,7 @@ pub fn inspect(path: &Path, trust: &crate::wrap::Trust) -> ClaudeConfig {
         governed: true,
         governed_servers: Vec::new(),
         ungoverned: Vec::new(),
+        remote: Vec::new(),
         error: None,
         locks: Vec::new(),
         refused: false,
@@ -81,6 +85,13 @@ pub fn inspect(path: &Path, trust: &crate::wrap::Trust) -> ClaudeConfig {
             config.governed_servers = owned(inspection.governed_names());
             config.ungoverned = owned(inspection.ungoverned_names());
             config.governed = config.ungoverned.is_empty();
+            config.remote = inspection
+                .servers
+                .iter()
+                .filter(|s| !s.stdio && s.problem.is_none())
+                .map(|s| s.name.clone())
+                .collect();
+            config.remote.sort();
             config.locks = inspection
                 .servers
                 .iter()

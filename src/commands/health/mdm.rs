@@ -25,7 +25,7 @@ pub fn jamf_ea(report: &HealthReport, field: JamfField) -> String {
     let value = match field {
         JamfField::Status => report.status.as_str().to_owned(),
         JamfField::Version => report.version.to_owned(),
-        JamfField::Governed => report.claude_config.governed.to_string(),
+        JamfField::Governed => report.governed.to_string(),
         JamfField::LastCheckin => report
             .govapi
             .last_checkin_at
@@ -63,10 +63,7 @@ pub fn intune_detect(
     let installed = semver::Version::parse(report.version).ok()?;
     // Settings thoth cannot resolve mean `thoth run` refuses to start: not a working install.
     let settings_broken = report.checks.iter().any(|c| c.name == "settings");
-    if settings_broken
-        || min_version.is_some_and(|min| installed < *min)
-        || !report.claude_config.governed
-    {
+    if settings_broken || min_version.is_some_and(|min| installed < *min) || !report.governed {
         return None;
     }
     Some(format!(

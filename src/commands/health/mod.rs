@@ -3,6 +3,7 @@
 //! detection or remediation detection; `mdm`). Exit codes per format are in README "Exit codes".
 
 pub mod claude_config;
+pub mod clients;
 pub mod mdm;
 pub mod model;
 
@@ -234,7 +235,37 @@ fn build(
         report.status = model::status(&report.checks);
     }
     report.session = session;
+    add_clients(&mut report, user, is_current, settings.as_ref());
     report
+}
+
+/// Claude Desktop's extensions and managed keys, and every client's row; the endpoint is governed only
+/// when every client is.
+fn add_clients(
+    report: &mut HealthReport,
+    user: &TargetUser,
+    is_current: bool,
+    settings: Option<&Settings>,
+) {
+    let config_path = std::path::Path::new(&report.claude_config.path);
+    let policy = crate::fleet::claude_desktop::policy::load(Some(&user.name));
+    let desktop = clients::ClaudeDesktop {
+        extensions_allowed: policy.extensions_allowed(),
+        policy,
+        extensions: crate::fleet::claude_desktop::extensions::scan_beside(config_path),
+    };
+    let mut rows = vec![clients::claude_desktop_row(&report.claude_config, &desktop)];
+    let env = crate::clients::Env::current(&user.home, is_current);
+    let trust = crate::wrap::Trust::current(settings);
+    for client in crate::clients::Client::ALL.into_iter().skip(1) {
+        let files = crate::clients::user_files(client, &env);
+        rows.push(clients::client_row(client, &files, &trust));
+    }
+    report.checks.extend(clients::checks(&rows, &desktop));
+    report.governed = clients::endpoint_governed(&rows);
+    report.status = model::status(&report.checks);
+    report.mcp_clients = rows;
+    report.claude_desktop = Some(desktop);
 }
 
 /// `update.json` as `thoth update` wrote it: any JSON object, else nothing. Read as it is (not through

@@ -62,6 +62,12 @@ pub struct HealthReport {
     pub environment: Option<&'static str>,
     pub enforcement_mode: Option<&'static str>,
     pub claude_config: ClaudeConfig,
+    /// The endpoint is governed: every MCP client found is (`mcp_clients[]`); Jamf/Intune report this.
+    pub governed: bool,
+    /// One row per MCP client (schemas/health.schema.json).
+    pub mcp_clients: Vec<super::clients::McpClient>,
+    /// Claude Desktop's extensions and managed keys.
+    pub claude_desktop: Option<super::clients::ClaudeDesktop>,
     pub govapi: GovApiHealth,
     pub runtime: Runtime,
     /// `~/.thoth/state/update.json` as written by `thoth update`, or null.
@@ -263,7 +269,10 @@ pub fn build(facts: Facts) -> HealthReport {
         tenant_id: facts.tenant_id,
         environment: facts.environment,
         enforcement_mode: facts.enforcement_mode,
+        governed: facts.claude_config.governed,
         claude_config: facts.claude_config,
+        mcp_clients: Vec::new(),
+        claude_desktop: None,
         govapi: GovApiHealth {
             configured: facts.govapi_url.is_some(),
             url: facts.govapi_url,

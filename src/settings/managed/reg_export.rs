@@ -294,3 +294,45 @@ fn utf16le_with_nul(text: &str) -> Vec<u8> {
         .flat_map(u16::to_le_bytes)
         .collect()
 }
+
+/// The raw values of `[HKEY_LOCAL_MACHINE\<subkey>]` in a `.reg` export: another program's policy key (Claude
+/// Desktop's `SOFTWARE\Policies\Claude`), read as the live registry would give it. Other sections are skipped.
+pub fn machine_key_values(
+    bytes: &[u8],
+    origin: &str,
+    subkey: &str,
+) -> Result<Vec<RegistryValue>, ManagedError> {
+    let text = decode(bytes).ok_or_else(|| ManagedError::Encoding {
+        origin: origin.to_owned(),
+        expected: "UTF-8 or UTF-16LE",
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut lines = logical_lines(text).filter(|(_, line)| !line.trim().is_empty());
+    if lines.next().is_none_or(|(_, first)| first.trim() != HEADER) {
+        return Err(ManagedError::NotARegExport {
+            origin: origin.to_owned(),
+        });
+    }
+    let wanted = format!("[HKEY_LOCAL_MACHINE\\{subkey}]");
+    let mut inside = false;
+    let mut values = Vec::new();
+    for (number, line) in lines {
+        let line = line.trim();
+        if line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            inside = line.eq_ignore_ascii_case(&wanted);
+            continue;
+        }
+        if inside {
+            let parsed = parse_value_line(line).map_err(|reason| ManagedError::RegExportLine {
+                origin: origin.to_owned(),
+                line: number,
+                reason,
+            })?;
+            values.extend(parsed);
+        }
+    }
+    Ok(values)
+}

@@ -9,6 +9,7 @@ fn config(ungoverned: &[&str]) -> ClaudeConfig {
         governed: ungoverned.is_empty(),
         governed_servers: vec!["fs".into()],
         ungoverned: ungoverned.iter().map(|s| s.to_string()).collect(),
+        remote: Vec::new(),
         error: None,
         locks: Vec::new(),
         refused: false,
