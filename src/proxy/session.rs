@@ -184,7 +184,7 @@ pub async fn run(
                 match stop {
                     Some((_, Stop::Terminate)) => {
                         tracing::warn!(grace_ms = cfg.shutdown_grace.as_millis() as u64, "the server is still running; terminating it");
-                        platform::terminate(&mut child);
+                        child.terminate();
                         stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Kill));
                     }
                     Some((_, Stop::Kill)) => {
@@ -201,7 +201,7 @@ pub async fn run(
             },
             signal = signals.recv() => {
                 tracing::info!(?signal, "passing a signal on to the server");
-                platform::forward(&mut child, signal);
+                child.forward(signal);
                 if stop.is_none() && status.is_none() {
                     stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Terminate));
                 }

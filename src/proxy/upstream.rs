@@ -1,20 +1,97 @@
-//! Spawning the MCP server: piped stdin/stdout, stderr passed through, THOTH_* secrets removed from its
-//! environment, killed if thoth itself goes away (dropped, or killed outright: `platform::lifeline`).
+//! The MCP server's edge: a spawned child (piped stdin/stdout, stderr passed through, THOTH_* secrets removed
+//! from its environment, killed if thoth itself goes away: `platform::lifeline`), or — for `thoth run --url` —
+//! the in-memory pipes of the remote bridge (`crate::remote`). The session sees both the same way.
 
 use std::ffi::OsString;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 
 use super::Error;
 use crate::platform::lifeline::{self, Lifeline};
+use crate::platform::Signal;
+
+pub type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+pub type Reader = Box<dyn AsyncRead + Unpin + Send>;
 
 pub struct Upstream {
-    pub child: Child,
-    pub stdin: ChildStdin,
-    pub stdout: ChildStdout,
+    pub child: Process,
+    pub stdin: Writer,
+    pub stdout: Reader,
     /// Ties the server's life to thoth's; keep it as long as the child.
     pub lifeline: Option<Lifeline>,
+}
+
+/// What runs the server: a child process, or the remote bridge's task.
+pub enum Process {
+    Child(Child),
+    /// The bridge reports its exit code once it is done (stdin EOF seen, DELETE sent); `stop` asks it to end now.
+    Bridge {
+        exit: Option<oneshot::Receiver<u8>>,
+        stop: Option<oneshot::Sender<()>>,
+    },
+}
+
+impl Process {
+    /// Wait for the server to end (a bridge that vanished counts as failed).
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Process::Child(child) => child.wait().await,
+            Process::Bridge { exit, .. } => {
+                let code = match exit.as_mut() {
+                    Some(rx) => rx.await.unwrap_or(1),
+                    None => std::future::pending().await,
+                };
+                *exit = None;
+                Ok(exit_status(code))
+            }
+        }
+    }
+
+    pub fn terminate(&mut self) {
+        match self {
+            Process::Child(child) => crate::platform::terminate(child),
+            Process::Bridge { stop, .. } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+            }
+        }
+    }
+
+    pub fn start_kill(&mut self) -> std::io::Result<()> {
+        match self {
+            Process::Child(child) => child.start_kill(),
+            Process::Bridge { .. } => {
+                self.terminate();
+                Ok(())
+            }
+        }
+    }
+
+    /// Pass a signal on (the bridge treats every signal as "stop").
+    pub fn forward(&mut self, signal: Signal) {
+        match self {
+            Process::Child(child) => crate::platform::forward(child, signal),
+            Process::Bridge { .. } => self.terminate(),
+        }
+    }
+}
+
+/// An exit status carrying `code`, for a bridge (it has no process of its own).
+fn exit_status(code: u8) -> ExitStatus {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(i32::from(code) << 8)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(u32::from(code))
+    }
 }
 
 /// Start `command` (program and arguments). `scrub` names the environment variables it must not inherit.
@@ -45,9 +122,9 @@ pub fn spawn(command: &[OsString], scrub: &[OsString]) -> Result<Upstream, Error
         .ok();
     tracing::info!(program = %program.to_string_lossy(), pid = child.id(), "started the MCP server");
     Ok(Upstream {
-        child,
-        stdin,
-        stdout,
+        child: Process::Child(child),
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
         lifeline,
     })
 }
