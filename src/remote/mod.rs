@@ -16,3 +16,9 @@ pub enum Transport {
     /// Streamable HTTP; on a 4xx other than 401 to the initialize, the legacy transport.
     Auto,
 }
+
+pub mod allow;
+pub mod bridge;
+pub mod headers;
+pub mod sse;
+pub mod wire;

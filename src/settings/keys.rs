@@ -393,6 +393,12 @@ pub const KEYS: &[KeyDef] = &[
         Some("thoth-cli"),
         "OAuth client id of thoth (a public client) at the issuer",
     ),
+    key(
+        "THOTH_ALLOWED_REMOTE_HOSTS",
+        Kind::Text,
+        None,
+        "host names `thoth run --url` may bridge to, comma separated (unset: any host)",
+    ),
 ];
 
 /// The definition of a key by name.
