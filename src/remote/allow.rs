@@ -31,7 +31,11 @@ pub fn check(url: &str, allowed: Option<&str>) -> Result<url::Url, Error> {
         .split(',')
         .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
         .filter(|h| !h.is_empty())
-        .any(|h| h == host || h.trim_start_matches('[').trim_end_matches(']') == host.trim_start_matches('[').trim_end_matches(']'));
+        .any(|h| {
+            h == host
+                || h.trim_start_matches('[').trim_end_matches(']')
+                    == host.trim_start_matches('[').trim_end_matches(']')
+        });
     if listed {
         Ok(parsed)
     } else {
@@ -57,7 +61,9 @@ mod tests {
         assert!(!ok("https://mcp.example.com@evil.io/", "mcp.example.com"));
         assert!(check("https://any.where/", None).is_ok());
         assert!(check("file:///etc/passwd", None).is_err());
-        let err = check("https://evil.io/", Some("mcp.example.com")).unwrap_err().to_string();
+        let err = check("https://evil.io/", Some("mcp.example.com"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("evil.io") && err.contains("THOTH_ALLOWED_REMOTE_HOSTS"));
     }
 }

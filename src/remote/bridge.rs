@@ -9,7 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use reqwest::StatusCode;
 use tokio::io::{AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot};
@@ -81,8 +83,16 @@ pub struct Shared {
 
 impl Shared {
     /// The static headers, the Authorization the authorizer gave, and the session id (not on initialize).
-    pub fn request(&self, method: reqwest::Method, url: &url::Url, session: bool) -> reqwest::RequestBuilder {
-        let mut req = self.http.request(method, url.clone()).headers(self.headers.clone());
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: &url::Url,
+        session: bool,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self
+            .http
+            .request(method, url.clone())
+            .headers(self.headers.clone());
         if let Some(auth) = self.authorization.lock().ok().and_then(|a| a.clone()) {
             req = req.header(AUTHORIZATION, auth);
         }
@@ -103,8 +113,12 @@ impl Shared {
     pub async fn fail(&self, msg: &wire::Message, message: &str) {
         tracing::warn!(url = %self.given, "{message}");
         if let (Some(id), true) = (&msg.id, msg.is_request()) {
-            self.send(wire::error_line(id, message, Some(serde_json::json!({ "url": self.given }))))
-                .await;
+            self.send(wire::error_line(
+                id,
+                message,
+                Some(serde_json::json!({ "url": self.given })),
+            ))
+            .await;
         }
     }
 
@@ -121,8 +135,10 @@ impl Shared {
         };
         match self.auth.on_unauthorized(&challenge).await {
             Ok(Some(value)) => {
-                let mut value = HeaderValue::from_str(&value)
-                    .map_err(|_| "the authorizer gave an Authorization value that is not a valid header".to_string())?;
+                let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                    "the authorizer gave an Authorization value that is not a valid header"
+                        .to_string()
+                })?;
                 value.set_sensitive(true);
                 if let Ok(mut slot) = self.authorization.lock() {
                     *slot = Some(value);
@@ -203,7 +219,17 @@ async fn run(
         if opts.transport == Transport::Sse {
             match &legacy {
                 Some(l) => l.post(line, &msg).await,
-                None => shared.fail(&msg, &format!("could not open the legacy SSE stream of the remote MCP server {}", shared.given)).await,
+                None => {
+                    shared
+                        .fail(
+                            &msg,
+                            &format!(
+                                "could not open the legacy SSE stream of the remote MCP server {}",
+                                shared.given
+                            ),
+                        )
+                        .await
+                }
             }
             continue;
         }
@@ -228,7 +254,15 @@ async fn run(
                     }
                 }
                 Posted::Fallback(status) => {
-                    shared.fail(&msg, &format!("the remote MCP server {} answered HTTP {status} to the initialize", shared.given)).await
+                    shared
+                        .fail(
+                            &msg,
+                            &format!(
+                                "the remote MCP server {} answered HTTP {status} to the initialize",
+                                shared.given
+                            ),
+                        )
+                        .await
                 }
             }
             continue;
@@ -249,7 +283,10 @@ async fn run(
     }
     // Answers to what the client sent just before it closed stdin still reach it, within a bound.
     if !stopped {
-        let _ = tokio::time::timeout(DRAIN_AT_EOF, async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(DRAIN_AT_EOF, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
     }
     tasks.shutdown().await;
     close(&shared, legacy.is_some()).await;
@@ -265,7 +302,12 @@ enum Posted {
     Fallback(StatusCode),
 }
 
-async fn post_ready(shared: &Shared, line: Bytes, msg: &wire::Message, ready: oneshot::Sender<()>) -> Posted {
+async fn post_ready(
+    shared: &Shared,
+    line: Bytes,
+    msg: &wire::Message,
+    ready: oneshot::Sender<()>,
+) -> Posted {
     let mut ready = Some(ready);
     post_with(shared, line, msg, false, &mut ready).await
 }
@@ -299,7 +341,16 @@ async fn post_with(
         let response = match sent {
             Ok(response) => response,
             Err(err) => {
-                shared.fail(msg, &format!("could not reach the remote MCP server {}: {}", shared.given, crate::net::describe(&err))).await;
+                shared
+                    .fail(
+                        msg,
+                        &format!(
+                            "could not reach the remote MCP server {}: {}",
+                            shared.given,
+                            crate::net::describe(&err)
+                        ),
+                    )
+                    .await;
                 return Posted::Done;
             }
         };
@@ -311,7 +362,11 @@ async fn post_with(
                     continue;
                 }
                 Ok(_) => shared.fail(msg, &unauthorized(&shared.given, None)).await,
-                Err(detail) => shared.fail(msg, &unauthorized(&shared.given, Some(&detail))).await,
+                Err(detail) => {
+                    shared
+                        .fail(msg, &unauthorized(&shared.given, Some(&detail)))
+                        .await
+                }
             }
             return Posted::Done;
         }
@@ -326,7 +381,16 @@ async fn post_with(
             return Posted::Fallback(status);
         }
         if !status.is_success() {
-            shared.fail(msg, &format!("the remote MCP server {} answered HTTP {status} to {}", shared.given, msg.method.as_deref().unwrap_or("a message"))).await;
+            shared
+                .fail(
+                    msg,
+                    &format!(
+                        "the remote MCP server {} answered HTTP {status} to {}",
+                        shared.given,
+                        msg.method.as_deref().unwrap_or("a message")
+                    ),
+                )
+                .await;
             return Posted::Done;
         }
         if init {
@@ -362,9 +426,30 @@ async fn read_answer(shared: &Shared, response: reqwest::Response, msg: &wire::M
             Some(line) => {
                 shared.send(line).await;
             }
-            None => shared.fail(msg, &format!("the remote MCP server {} answered with a body that is not JSON", shared.given)).await,
+            None => {
+                shared
+                    .fail(
+                        msg,
+                        &format!(
+                            "the remote MCP server {} answered with a body that is not JSON",
+                            shared.given
+                        ),
+                    )
+                    .await
+            }
         },
-        Err(err) => shared.fail(msg, &format!("reading the answer of the remote MCP server {} failed: {}", shared.given, crate::net::describe(&err))).await,
+        Err(err) => {
+            shared
+                .fail(
+                    msg,
+                    &format!(
+                        "reading the answer of the remote MCP server {} failed: {}",
+                        shared.given,
+                        crate::net::describe(&err)
+                    ),
+                )
+                .await
+        }
     }
 }
 
@@ -393,7 +478,9 @@ where
                         break;
                     }
                 }
-                None => tracing::warn!("dropping an SSE event of the remote server that is not JSON"),
+                None => {
+                    tracing::warn!("dropping an SSE event of the remote server that is not JSON")
+                }
             }
         }
     }
@@ -459,15 +546,22 @@ async fn listen(shared: Arc<Shared>) {
             }
             Ok(response) if response.status().is_success() => {
                 delay = Duration::from_millis(100);
-                if let Some(id) = forward_events(&shared, response.bytes_stream().eventsource()).await {
+                if let Some(id) =
+                    forward_events(&shared, response.bytes_stream().eventsource()).await
+                {
                     last = Some(id);
                 }
                 if shared.out.is_closed() {
                     return;
                 }
             }
-            Ok(response) => tracing::debug!(status = response.status().as_u16(), "the GET stream was refused"),
-            Err(err) => tracing::debug!(error = %crate::net::describe(&err), "the GET stream failed"),
+            Ok(response) => tracing::debug!(
+                status = response.status().as_u16(),
+                "the GET stream was refused"
+            ),
+            Err(err) => {
+                tracing::debug!(error = %crate::net::describe(&err), "the GET stream failed")
+            }
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
@@ -476,7 +570,14 @@ async fn listen(shared: Arc<Shared>) {
 
 /// Stdin EOF: end the session at the server (DELETE with the session id), bounded.
 async fn close(shared: &Shared, legacy: bool) {
-    if legacy || shared.session_id.lock().ok().and_then(|s| s.clone()).is_none() {
+    if legacy
+        || shared
+            .session_id
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .is_none()
+    {
         return;
     }
     let deleted = shared
@@ -485,7 +586,12 @@ async fn close(shared: &Shared, legacy: bool) {
         .send()
         .await;
     match deleted {
-        Ok(response) => tracing::debug!(status = response.status().as_u16(), "ended the remote session"),
-        Err(err) => tracing::debug!(error = %crate::net::describe(&err), "could not end the remote session"),
+        Ok(response) => tracing::debug!(
+            status = response.status().as_u16(),
+            "ended the remote session"
+        ),
+        Err(err) => {
+            tracing::debug!(error = %crate::net::describe(&err), "could not end the remote session")
+        }
     }
 }

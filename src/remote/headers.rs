@@ -30,8 +30,9 @@ pub fn parse(
         })?;
         let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Value {
             name: name.to_owned(),
-            problem: "the value holds a character a header may not (a newline, a control character)"
-                .into(),
+            problem:
+                "the value holds a character a header may not (a newline, a control character)"
+                    .into(),
         })?;
         value.set_sensitive(true);
         map.append(header_name, value);
@@ -61,7 +62,9 @@ fn substitute(value: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<S
             .ok_or_else(|| "`${env:` without its closing `}`".to_string())?;
         let var = &after[..end];
         let found = lookup(var).ok_or_else(|| {
-            format!("the environment variable {var} is not set (the value refers to ${{env:{var}}})")
+            format!(
+                "the environment variable {var} is not set (the value refers to ${{env:{var}}})"
+            )
         })?;
         out.push_str(&found);
         rest = &after[end + 1..];
@@ -81,18 +84,27 @@ mod tests {
 
     #[test]
     fn env_placeholders_are_replaced() {
-        let map = parse(&["Authorization: Bearer ${env:TOK}".into(), "X-A:b".into()], env).unwrap();
+        let map = parse(
+            &["Authorization: Bearer ${env:TOK}".into(), "X-A:b".into()],
+            env,
+        )
+        .unwrap();
         assert_eq!(map["authorization"], "Bearer s3cret");
         assert_eq!(map["x-a"], "b");
     }
 
     #[test]
     fn errors_name_the_header_never_the_value() {
-        let err = parse(&["X-Key: ${env:NOPE}".into()], env).unwrap_err().to_string();
-        assert!(err.contains("X-Key") && err.contains("NOPE"), "{err}");
-        let err = parse(&["Bearer-without-colon-and-a-long-token-value-here".into()], env)
+        let err = parse(&["X-Key: ${env:NOPE}".into()], env)
             .unwrap_err()
             .to_string();
+        assert!(err.contains("X-Key") && err.contains("NOPE"), "{err}");
+        let err = parse(
+            &["Bearer-without-colon-and-a-long-token-value-here".into()],
+            env,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(!err.contains("token-value-here"), "{err}");
     }
 

@@ -36,7 +36,11 @@ impl Legacy {
             return Err(bridge::unauthorized(&shared.given, None));
         }
         if !response.status().is_success() {
-            return Err(format!("GET {} answered HTTP {}", shared.given, response.status()));
+            return Err(format!(
+                "GET {} answered HTTP {}",
+                shared.given,
+                response.status()
+            ));
         }
         let mut events = response.bytes_stream().eventsource();
         let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
@@ -57,7 +61,11 @@ impl Legacy {
             .map_err(|_| format!("{} named an endpoint that is not a URL", shared.given))?;
         // The allow-list checked the URL's origin: the endpoint may not send messages anywhere else.
         if endpoint.origin() != shared.url.origin() {
-            return Err(format!("{} named an endpoint on another origin ({}); refused", shared.given, endpoint.origin().ascii_serialization()));
+            return Err(format!(
+                "{} named an endpoint on another origin ({}); refused",
+                shared.given,
+                endpoint.origin().ascii_serialization()
+            ));
         }
         let forward = shared.clone();
         tasks.spawn(async move {
@@ -81,13 +89,33 @@ impl Legacy {
         match sent {
             Ok(response) if response.status().is_success() => {}
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
-                self.shared.fail(msg, &bridge::unauthorized(&self.shared.given, None)).await
+                self.shared
+                    .fail(msg, &bridge::unauthorized(&self.shared.given, None))
+                    .await
             }
             Ok(response) => {
-                self.shared.fail(msg, &format!("the remote MCP server {} answered HTTP {}", self.shared.given, response.status())).await
+                self.shared
+                    .fail(
+                        msg,
+                        &format!(
+                            "the remote MCP server {} answered HTTP {}",
+                            self.shared.given,
+                            response.status()
+                        ),
+                    )
+                    .await
             }
             Err(err) => {
-                self.shared.fail(msg, &format!("could not reach the remote MCP server {}: {}", self.shared.given, crate::net::describe(&err))).await
+                self.shared
+                    .fail(
+                        msg,
+                        &format!(
+                            "could not reach the remote MCP server {}: {}",
+                            self.shared.given,
+                            crate::net::describe(&err)
+                        ),
+                    )
+                    .await
             }
         }
     }

@@ -61,6 +61,11 @@ pub fn error_line(id: &RawValue, message: &str, data: Option<serde_json::Value>)
 /// splits it; `None` for what is not JSON (logged and dropped by the caller).
 pub fn to_line(body: &[u8]) -> Option<Vec<u8>> {
     let value: Box<RawValue> = serde_json::from_slice(body).ok()?;
+    if !value.get().bytes().any(|b| b == b'\n' || b == b'\r') {
+        let mut line = value.get().as_bytes().to_vec();
+        line.push(b'\n');
+        return Some(line);
+    }
     let compact: serde_json::Value = serde_json::from_str(value.get()).ok()?;
     let mut line = serde_json::to_vec(&compact).ok()?;
     line.push(b'\n');
