@@ -25,5 +25,6 @@ mod wrap;
 
 mod mdm;
 mod packages;
+mod remote;
 mod wrap_duplicates;
 mod wrap_hardening;
