@@ -154,6 +154,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "KEY")]
     pub lock_pubkey: Vec<String>,
     /// The MCP server to run, after `--`.
-    #[arg(last = true, required = true, value_name = "SERVER COMMAND")]
+    #[arg(
+        last = true,
+        required_unless_present = "url",
+        value_name = "SERVER COMMAND"
+    )]
     pub server: Vec<OsString>,
+    /// Bridge to the remote MCP server at URL (Streamable HTTP, or legacy HTTP+SSE) instead of `-- <command>`.
+    #[arg(long, value_name = "URL", conflicts_with = "server")]
+    pub url: Option<String>,
+    /// With --url: a header sent on every request, `Name: value` (`${env:X}` is replaced at start); repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE", requires = "url")]
+    pub headers: Vec<String>,
+    /// With --url: `streamable-http`, `sse` (legacy 2024-11-05) or `auto` (Streamable HTTP, else legacy on a 4xx).
+    #[arg(long, value_enum, value_name = "TRANSPORT", default_value = "auto")]
+    pub transport: crate::remote::Transport,
 }

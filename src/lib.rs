@@ -20,6 +20,7 @@ pub mod output;
 pub mod platform;
 pub mod policy;
 pub mod proxy;
+pub mod remote;
 pub mod runtime_user;
 pub mod secrets;
 pub mod settings;

@@ -30,5 +30,6 @@ mod packages;
 mod secrets;
 mod status_clients;
 mod wrap_clients;
+mod remote;
 mod wrap_duplicates;
 mod wrap_hardening;

@@ -49,6 +49,9 @@ pub enum Error {
     Runtime(std::io::Error),
     #[error("I/O on the MCP pipes failed: {0}")]
     Io(std::io::Error),
+    /// `--url`: a refused host, a bad header, a client that cannot be built (remote bridge, issue 18).
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl Hint for Error {
@@ -58,6 +61,7 @@ impl Hint for Error {
             Error::Spawn { .. } => Some("check the server command after `--` and that it is on PATH (Claude Desktop starts servers with a bare PATH: use an absolute path)".into()),
             Error::RuntimeUser(_) => Some("run thoth as the logged-in user (as Claude Desktop does), or set THOTH_REQUIRE_NON_ROOT=false (THOTH_ENV=dev relaxes it on a developer machine); `thoth doctor` shows every check".into()),
             Error::AgentId { .. } => Some("fix --agent-id (in claude_desktop_config.json, the server's args)".into()),
+            Error::Remote(_) => Some("check --url and --header; a managed THOTH_ALLOWED_REMOTE_HOSTS lists the hosts that may be bridged".into()),
             Error::Runtime(_) | Error::Io(_) => None,
         }
     }
@@ -104,6 +108,15 @@ fn default_agent_id(server: &[OsString]) -> String {
     crate::settings::validate::id(&cleaned).unwrap_or_else(|_| "mcp-server".into())
 }
 
+/// The agent id of a bridged server when none is given: its host name.
+fn remote_agent_id(url: &str) -> String {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    default_agent_id(&[OsString::from(host.replace(':', "-"))])
+}
+
 /// `--agent-id` (it goes into enforcer requests, events and the audit log), else the default.
 fn agent_id(args: &RunArgs) -> Result<String, Error> {
     match &args.agent_id {
@@ -111,6 +124,7 @@ fn agent_id(args: &RunArgs) -> Result<String, Error> {
             value: id.clone(),
             expected,
         }),
+        None if args.url.is_some() => Ok(remote_agent_id(args.url.as_deref().unwrap_or(""))),
         None => Ok(default_agent_id(&args.server)),
     }
 }
@@ -160,6 +174,12 @@ struct Prepared {
     audit_retention: crate::audit::Retention,
     /// `thoth-secret:` references of the server's environment, resolved (wiped when dropped after spawn).
     secret_env: crate::secrets::resolve::Resolved,
+    /// `--url`: the bridge, checked and ready before the session starts (remote edge, issue 18).
+    bridge: Option<(
+        crate::remote::bridge::Options,
+        reqwest::Client,
+        Box<dyn crate::remote::auth::Authorizer>,
+    )>,
 }
 
 fn prepare(
@@ -209,11 +229,16 @@ fn prepare(
         selected.policy,
         args.step_up_wait.map(Duration::from_secs),
     )?;
+    let bridge = match &args.url {
+        Some(url) => Some(remote_bridge(args, url, &settings)?),
+        None => None,
+    };
     let counter = Arc::new(DecisionCounter::default());
     let heartbeat = crate::fleet::heartbeat::Heartbeat::new(&settings, &agent_id, counter.clone())
         .map(|heartbeat| (heartbeat, counter));
     Ok(Prepared {
         secret_env,
+        bridge,
         lock,
         heartbeat,
         agent_id,
@@ -231,11 +256,16 @@ fn prepare(
 
 async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error> {
     let scrub = crate::settings::secret_env_names();
-    let upstream = upstream::spawn_with(&args.server, &scrub, &prepared.secret_env);
-    drop(prepared.secret_env);
-    let upstream = match upstream {
-        Ok(upstream) => upstream,
-        Err(err) => return refuse(err.into()).await,
+    let upstream = match prepared.bridge {
+        Some((options, http, auth)) => crate::remote::bridge::start(options, http, auth),
+        None => {
+            let upstream = upstream::spawn_with(&args.server, &scrub, &prepared.secret_env);
+            drop(prepared.secret_env);
+            match upstream {
+                Ok(upstream) => upstream,
+                Err(err) => return refuse(err.into()).await,
+            }
+        }
     };
     if !prepared.remote && prepared.source == PolicySource::Unconfigured(Environment::Dev) {
         tracing::warn!("THOTH_ENV=dev and no policy is configured: every tool is approved and nothing governs this session");
@@ -290,6 +320,46 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
         () = background => session.await,
     };
     Ok(exit?)
+}
+
+/// `--url`: the host allowed, the headers parsed, the HTTP client built with the enforcer's TLS settings.
+fn remote_bridge(
+    args: &RunArgs,
+    url: &str,
+    settings: &Settings,
+) -> Result<
+    (
+        crate::remote::bridge::Options,
+        reqwest::Client,
+        Box<dyn crate::remote::auth::Authorizer>,
+    ),
+    Error,
+> {
+    let allowed = settings
+        .get("THOTH_ALLOWED_REMOTE_HOSTS")
+        .map(|v| v.value.as_str());
+    let parsed =
+        crate::remote::allow::check(url, allowed).map_err(|e| Error::Remote(e.to_string()))?;
+    // Issue 17's `thoth-secret:` values are resolved here once the secret store is on main.
+    let headers = crate::remote::headers::parse(&args.headers, |name| std::env::var(name).ok())
+        .map_err(|e| Error::Remote(e.to_string()))?;
+    let timeouts = crate::net::Timeouts {
+        connect: Duration::from_secs(10),
+        total: Duration::from_secs(86400),
+        stall: None,
+    };
+    let http = crate::net::NetClient::new(settings, timeouts)
+        .map_err(|e| Error::Remote(format!("cannot build the HTTP client for {url}: {e}")))?
+        .http()
+        .clone();
+    let options = crate::remote::bridge::Options {
+        given: url.to_owned(),
+        url: parsed,
+        headers,
+        transport: args.transport,
+        max_line_bytes: args.max_line_bytes.max(1),
+    };
+    Ok((options, http, crate::remote::auth::for_run(settings)))
 }
 
 /// `~/.thoth/spool`, where events wait while the enforcer is unreachable.

@@ -1,20 +1,97 @@
-//! Spawning the MCP server: piped stdin/stdout, stderr passed through, THOTH_* secrets removed from its
-//! environment, killed if thoth itself goes away (dropped, or killed outright: `platform::lifeline`).
+//! The MCP server's edge: a spawned child (piped stdin/stdout, stderr passed through, THOTH_* secrets removed
+//! from its environment, killed if thoth itself goes away: `platform::lifeline`), or — for `thoth run --url` —
+//! the in-memory pipes of the remote bridge (`crate::remote`). The session sees both the same way.
 
 use std::ffi::OsString;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
 
 use super::Error;
 use crate::platform::lifeline::{self, Lifeline};
+use crate::platform::Signal;
+
+pub type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+pub type Reader = Box<dyn AsyncRead + Unpin + Send>;
 
 pub struct Upstream {
-    pub child: Child,
-    pub stdin: ChildStdin,
-    pub stdout: ChildStdout,
+    pub child: Process,
+    pub stdin: Writer,
+    pub stdout: Reader,
     /// Ties the server's life to thoth's; keep it as long as the child.
     pub lifeline: Option<Lifeline>,
+}
+
+/// What runs the server: a child process, or the remote bridge's task.
+pub enum Process {
+    Child(Child),
+    /// The bridge reports its exit code once it is done (stdin EOF seen, DELETE sent); `stop` asks it to end now.
+    Bridge {
+        exit: Option<oneshot::Receiver<u8>>,
+        stop: Option<oneshot::Sender<()>>,
+    },
+}
+
+impl Process {
+    /// Wait for the server to end (a bridge that vanished counts as failed).
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Process::Child(child) => child.wait().await,
+            Process::Bridge { exit, .. } => {
+                let code = match exit.as_mut() {
+                    Some(rx) => rx.await.unwrap_or(1),
+                    None => std::future::pending().await,
+                };
+                *exit = None;
+                Ok(exit_status(code))
+            }
+        }
+    }
+
+    pub fn terminate(&mut self) {
+        match self {
+            Process::Child(child) => crate::platform::terminate(child),
+            Process::Bridge { stop, .. } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+            }
+        }
+    }
+
+    pub fn start_kill(&mut self) -> std::io::Result<()> {
+        match self {
+            Process::Child(child) => child.start_kill(),
+            Process::Bridge { .. } => {
+                self.terminate();
+                Ok(())
+            }
+        }
+    }
+
+    /// Pass a signal on (the bridge treats every signal as "stop").
+    pub fn forward(&mut self, signal: Signal) {
+        match self {
+            Process::Child(child) => crate::platform::forward(child, signal),
+            Process::Bridge { .. } => self.terminate(),
+        }
+    }
+}
+
+/// An exit status carrying `code`, for a bridge (it has no process of its own).
+fn exit_status(code: u8) -> ExitStatus {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(i32::from(code) << 8)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(u32::from(code))
+    }
 }
 
 /// Start `command` (program and arguments). `scrub` names the environment variables it must not inherit.
@@ -57,9 +134,9 @@ pub fn spawn_with(
         .ok();
     tracing::info!(program = %program.to_string_lossy(), pid = child.id(), "started the MCP server");
     Ok(Upstream {
-        child,
-        stdin,
-        stdout,
+        child: Process::Child(child),
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
         lifeline,
     })
 }
@@ -81,7 +158,7 @@ pub struct Watched {
 
 /// Hand `child` to its waiter, spawned on `tasks` (the session's, so it ends with the session; dropping the
 /// child then kills it, as before).
-pub fn watch(mut child: Child, tasks: &mut tokio::task::JoinSet<()>) -> Watched {
+pub fn watch(mut child: Process, tasks: &mut tokio::task::JoinSet<()>) -> Watched {
     let (exit_tx, exited) = tokio::sync::oneshot::channel();
     let (control, mut commands) = tokio::sync::mpsc::unbounded_channel();
     tasks.spawn(async move {
@@ -89,8 +166,8 @@ pub fn watch(mut child: Child, tasks: &mut tokio::task::JoinSet<()>) -> Watched 
             tokio::select! {
                 status = child.wait() => break status,
                 Some(command) = commands.recv() => match command {
-                    Control::Signal(signal) => crate::platform::forward(&mut child, signal),
-                    Control::Terminate => crate::platform::terminate(&mut child),
+                    Control::Signal(signal) => child.forward(signal),
+                    Control::Terminate => child.terminate(),
                     Control::Kill => {
                         let _ = child.start_kill();
                     }

@@ -399,6 +399,12 @@ pub const KEYS: &[KeyDef] = &[
         Some("false"),
         "`status`/`health` report a plain-text secret in a governed server's env as a finding (`thoth wrap-config --vault-secrets` moves it to the secret store)",
     ),
+    key(
+        "THOTH_ALLOWED_REMOTE_HOSTS",
+        Kind::Text,
+        None,
+        "host names `thoth run --url` may bridge to, comma separated (unset: any host)",
+    ),
 ];
 
 /// The definition of a key by name.
