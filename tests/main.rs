@@ -27,3 +27,4 @@ mod mdm;
 mod packages;
 mod wrap_duplicates;
 mod wrap_hardening;
+mod wrap_remote;
