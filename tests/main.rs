@@ -33,3 +33,4 @@ mod wrap_clients;
 mod remote;
 mod wrap_duplicates;
 mod wrap_hardening;
+mod wrap_remote;

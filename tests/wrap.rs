@@ -78,8 +78,8 @@ fn wraps_a_realistic_config_idempotently_and_unwraps_it_byte_for_byte() {
         [
             ("filesystem", "wrapped"),
             ("github", "wrapped"),
-            ("linear", "remote"),
-            ("remote-http", "remote"),
+            ("linear", "wrapped"),
+            ("remote-http", "wrapped"),
             ("données — café ☕", "wrapped"),
             ("bare", "wrapped"),
             ("huge", "wrapped"),
@@ -122,10 +122,14 @@ fn wraps_a_realistic_config_idempotently_and_unwraps_it_byte_for_byte() {
         servers["github"]["env"],
         json!({"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_example_not_a_real_token"})
     );
+    // Remote servers are bridged (issue 18): `thoth run --url`, no url key left.
     assert_eq!(
         servers["linear"],
-        json!({"url": "https://mcp.linear.app/sse"})
+        json!({"command": thoth.to_str().unwrap(), "args": ["run", "--agent-id", "linear", "--tenant-id",
+            "acme", "--enforcement-mode", "block", "--url", "https://mcp.linear.app/sse"]})
     );
+    assert_eq!(servers["remote-http"]["args"][7], "--url");
+    assert_eq!(servers["remote-http"].get("type"), None);
     assert_eq!(servers["données — café ☕"]["args"][2], "donn-es-caf");
     assert_eq!(servers["données — café ☕"]["disabled"], false);
     assert_eq!(servers["huge"]["args"].as_array().unwrap().len(), 9 + 2000);
@@ -144,8 +148,8 @@ fn wraps_a_realistic_config_idempotently_and_unwraps_it_byte_for_byte() {
     assert_valid(&schema_validator("status.schema.json"), &seen);
     assert_eq!(seen["all_governed"], true);
     assert_eq!(seen["ungoverned"], json!([]));
-    assert_eq!(seen["remote"], json!(["linear", "remote-http"]));
-    assert_eq!(seen["governed"].as_array().unwrap().len(), 5);
+    assert_eq!(seen["remote"], json!([]));
+    assert_eq!(seen["governed"].as_array().unwrap().len(), 7);
 
     // Second run, same flags: not a byte written, no new backup.
     let before = siblings(&config);

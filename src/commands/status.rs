@@ -112,7 +112,7 @@ fn render(report: &StatusReport) -> String {
     for s in &report.servers {
         let governed = match (s.stdio, s.governed, &s.problem) {
             (_, _, Some(_)) => "INVALID",
-            (false, _, None) => "remote (not wrappable)",
+            (false, _, None) => "remote (not bridged)",
             (true, true, None) => "yes",
             (true, false, None) if s.ungoverned_reason.is_some() => "NO (not this thoth)",
             (true, false, None) => "NO",

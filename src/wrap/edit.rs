@@ -104,6 +104,9 @@ fn apply_one(
     };
     let selected = (plan.only.is_empty() || plan.only.iter().any(|n| n == name))
         && !plan.exclude.iter().any(|n| n == name);
+    if let Some(bridged) = super::remote::apply_one(name, key, prop, plan, records, selected, layout) {
+        return bridged;
+    }
     let current = match entry::read(prop) {
         Entry::Remote => {
             result.outcome = Outcome::Remote;
@@ -191,6 +194,20 @@ pub(crate) fn wrap_fields(
     old: &RunFlags,
     plan: &WrapPlan,
 ) -> (Fields, Record, RunFlags, Vec<String>) {
+    let (flags, dropped) = run_flags(name, old, plan);
+    let args = wrapped::build_args(&flags, &original.command, original.args_or_empty());
+    let (env, record) = wrap_env(original, plan);
+    let fields = Fields {
+        command: plan.thoth_path.clone(),
+        args: Some(args),
+        env,
+    };
+    (fields, record, flags, dropped)
+}
+
+/// thoth's flags for a server wrapped by `plan` (an older wrap's flags kept where the plan says nothing),
+/// and the older flags a managed setting dropped.
+pub(super) fn run_flags(name: &str, old: &RunFlags, plan: &WrapPlan) -> (RunFlags, Vec<String>) {
     let (other, dropped) = wrapped::drop_flags(&old.other, &plan.drop_flags);
     let flags = RunFlags {
         agent_id: Some(wrapped::agent_id_for(plan.agent_id_prefix.as_deref(), name)),
@@ -203,7 +220,14 @@ pub(crate) fn wrap_fields(
             .or_else(|| old.session_intent.clone()),
         other: wrapped::with_lock(&other, plan.lock.as_ref(), name),
     };
-    let args = wrapped::build_args(&flags, &original.command, original.args_or_empty());
+    (flags, dropped)
+}
+
+/// The `env` of a wrapped entry (`--env` applied) and the record that undoes it.
+pub(super) fn wrap_env(
+    original: &Fields,
+    plan: &WrapPlan,
+) -> (Option<Vec<(String, Value)>>, Record) {
     let mut record = Record {
         args_absent: original.args.is_none(),
         env_absent: original.env.is_none(),
@@ -229,18 +253,13 @@ pub(crate) fn wrap_fields(
         }
         Some(env)
     };
-    let fields = Fields {
-        command: plan.thoth_path.clone(),
-        args: Some(args),
-        env,
-    };
-    (fields, record, flags, dropped)
+    (env, record)
 }
 
 /// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
 /// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
 /// prints its text as it is, and this entry is not read again in this run.
-fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str, layout: &Layout) {
+pub(super) fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str, layout: &Layout) {
     let options = super::document::options_for(layout);
     let value = |t: &str| {
         jsonc_parser::cst::CstRootNode::parse(t, &options)
@@ -268,7 +287,7 @@ fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str, layout: 
 }
 
 /// Change the entry from `current` to `desired`, touching only the keys that differ.
-fn converge(object: &CstObject, current: &Fields, desired: &Fields) {
+pub(super) fn converge(object: &CstObject, current: &Fields, desired: &Fields) {
     if current.command != desired.command {
         if let Some(prop) = object.get("command") {
             prop.set_value(desired.command.clone().into());
@@ -346,7 +365,7 @@ fn converge_env(env: &CstObject, current: &[(String, Value)], desired: &[(String
 }
 
 /// The position just after the first of these keys that exists (else the end).
-fn index_after(object: &CstObject, keys: &[&str]) -> usize {
+pub(super) fn index_after(object: &CstObject, keys: &[&str]) -> usize {
     keys.iter()
         .find_map(|key| object.get(key))
         .map_or(object.properties().len(), |prop| prop.property_index() + 1)
@@ -356,7 +375,7 @@ fn string_array(items: &[String]) -> CstInputValue {
     CstInputValue::Array(items.iter().map(|s| s.clone().into()).collect())
 }
 
-fn input(value: &Value) -> CstInputValue {
+pub(super) fn input(value: &Value) -> CstInputValue {
     match value {
         Value::Null => CstInputValue::Null,
         Value::Bool(b) => CstInputValue::Bool(*b),

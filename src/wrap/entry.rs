@@ -34,7 +34,7 @@ pub fn read(prop: &CstObjectProp) -> Entry {
     read_object(&object)
 }
 
-fn read_object(object: &CstObject) -> Entry {
+pub fn read_object(object: &CstObject) -> Entry {
     let value = |key: &str| object.get(key).and_then(|p| p.value()?.to_serde_value());
     let remote_type =
         matches!(value("type"), Some(Value::String(t)) if REMOTE_TYPES.contains(&t.as_str()));

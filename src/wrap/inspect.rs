@@ -27,6 +27,9 @@ pub struct ServerState {
     pub lock: Option<String>,
     #[serde(skip)]
     pub lock_pubkeys: Vec<String>,
+    /// The remote server a `thoth run --url` entry bridges (issue 18).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridged_url: Option<String>,
     /// Why an entry that runs `thoth run` still does not count as governed (its command is not this thoth).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ungoverned_reason: Option<String>,
@@ -108,6 +111,7 @@ pub fn state(name: &str, entry: Entry, trust: &Trust) -> ServerState {
         lock: None,
         lock_pubkeys: Vec::new(),
         ungoverned_reason: None,
+        bridged_url: None,
     };
     match entry {
         Entry::Remote => {}
@@ -119,6 +123,15 @@ pub fn state(name: &str, entry: Entry, trust: &Trust) -> ServerState {
                     Ok(()) => state.governed = true,
                     Err(why) => state.ungoverned_reason = Some(why),
                 }
+            }
+            if let Some((flags, remote)) =
+                super::remote::parse_wrapped(&fields.command, fields.args_or_empty())
+            {
+                state.bridged_url = Some(remote.url);
+                state.agent_id = flags.agent_id;
+                state.tenant_id = flags.tenant_id;
+                state.session_intent = flags.session_intent;
+                state.enforcement_mode = flags.enforcement_mode;
             }
             if let Some(w) = wrapped::parse(&fields.command, fields.args_or_empty()) {
                 state.agent_id = w.flags.agent_id;

@@ -12,6 +12,7 @@ pub mod locate;
 pub mod lock;
 pub mod managed;
 pub mod record;
+pub mod remote;
 pub mod run;
 pub mod save;
 pub mod secrets;

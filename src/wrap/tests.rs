@@ -78,7 +78,7 @@ fn wraps_a_realistic_config() {
         [
             Outcome::Wrapped,
             Outcome::Wrapped,
-            Outcome::Remote,
+            Outcome::Wrapped,
             Outcome::Wrapped
         ]
     );
@@ -107,9 +107,13 @@ fn wraps_a_realistic_config() {
         "ghp_x"
     );
     assert_eq!(v["mcpServers"]["github"]["disabled"], false);
+    // The url entry is bridged (issue 18): a stdio entry running `thoth run --url`.
     assert_eq!(
-        v["mcpServers"]["remote"]["url"],
-        "https://mcp.example.com/sse"
+        v["mcpServers"]["remote"],
+        serde_json::json!({"command": "/usr/local/bin/thoth", "args": [
+            "run", "--agent-id", "remote", "--tenant-id", "acme", "--enforcement-mode", "block",
+            "--url", "https://mcp.example.com/sse"
+        ]})
     );
     // Outside mcpServers, byte for byte (1.50 stays 1.50).
     assert!(out.starts_with("{\n  \"globalShortcut\": \"Ctrl+Space\",\n  \"mcpServers\": {"));
@@ -118,21 +122,19 @@ fn wraps_a_realistic_config() {
     // args needs `args_absent`.
     assert_eq!(
         records.servers.keys().collect::<Vec<_>>(),
-        ["filesystem", "github", "noargs"]
+        ["filesystem", "github", "noargs", "remote"]
     );
     let absent: Vec<&String> = records
         .servers
         .iter()
-        .filter(|(_, r)| r.args_absent)
+        .filter(|(n, r)| r.args_absent && *n != "remote")
         .map(|(n, _)| n)
         .collect();
     assert_eq!(absent, ["noargs"]);
 
     let (again, outcomes) = run(&out, &plan(), &mut records);
     assert_eq!(again, out, "a second wrap changes no byte");
-    assert!(outcomes
-        .iter()
-        .all(|o| matches!(o, Outcome::Unchanged | Outcome::Remote)));
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Unchanged)));
 
     let (back, outcomes) = run(&out, &unwrap_plan(), &mut records);
     assert_eq!(
@@ -140,7 +142,7 @@ fn wraps_a_realistic_config() {
         [
             Outcome::Unwrapped,
             Outcome::Unwrapped,
-            Outcome::Remote,
+            Outcome::Unwrapped,
             Outcome::Unwrapped
         ]
     );

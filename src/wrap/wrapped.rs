@@ -38,7 +38,16 @@ const VALUE_FLAGS: &[&str] = &[
     "--lock",
     "--lock-mode",
     "--lock-pubkey",
+    // `thoth run --url` (issue 18).
+    "--url",
+    "--header",
+    "--transport",
 ];
+
+/// Does this `thoth run` flag take a value?
+pub fn takes_value(flag: &str) -> bool {
+    VALUE_FLAGS.contains(&flag)
+}
 
 /// The other flags with `--lock` / `--lock-pubkey` set for `lock` (`--lock-dir` and its key), else kept.
 /// Old lock flags are removed and the new ones appended last, so wrapping again changes nothing.
