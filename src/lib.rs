@@ -4,8 +4,8 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
-pub mod commands;
 pub mod clients;
+pub mod commands;
 pub mod error;
 pub mod exit;
 pub mod fleet;

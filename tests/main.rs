@@ -26,11 +26,11 @@ mod wrap;
 mod health_clients;
 mod mdm;
 mod packages;
+mod remote;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;
 mod wrap_clients;
-mod remote;
 mod wrap_duplicates;
 mod wrap_hardening;
 mod wrap_remote;

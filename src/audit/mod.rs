@@ -153,6 +153,28 @@ pub struct Audit {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Room in the audit writer's queue (`Audit::gate`). Weak: it never keeps the writer's channel open.
+#[derive(Clone, Default)]
+pub struct Gate(Option<mpsc::WeakSender<Entry>>);
+
+impl Gate {
+    /// Room for `records` more records (true when there is no writer at all: nothing to wait for).
+    pub fn has_room(&self, records: usize) -> bool {
+        self.0
+            .as_ref()
+            .and_then(mpsc::WeakSender::upgrade)
+            .is_none_or(|tx| tx.capacity() >= records)
+    }
+
+    /// Resolves once there is room for `records` more records (or the writer is gone).
+    pub async fn room(&self, records: usize) {
+        if let Some(tx) = self.0.as_ref().and_then(mpsc::WeakSender::upgrade) {
+            let records = records.min(tx.max_capacity());
+            let _ = tx.reserve_many(records).await;
+        }
+    }
+}
+
 impl Audit {
     /// Start the audit log of one session in `dir` (`platform::paths::audit_dir`, created 0700 when missing).
     /// Never fails: a log that cannot be written is reported with a warning and its records are counted as
@@ -191,6 +213,12 @@ impl Audit {
                 }
             }
         }
+    }
+
+    /// A handle the session reads by: while the writer's queue lacks room for a whole frame's records, the
+    /// session stops reading, so a fast peer slows down instead of records being dropped.
+    pub fn gate(&self) -> Gate {
+        Gate(self.tx.as_ref().map(mpsc::Sender::downgrade))
     }
 
     /// Record a decision on a tools/call (in observe mode: the decision that would have been made).
@@ -323,6 +351,40 @@ pub fn recorded_json(raw: &[u8], decision: DecisionKind) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The session's backpressure on the audit writer: no room until the writer takes records, a wake-up
+    /// once it has, and a gate that never keeps the channel open (else `finish` would wait forever).
+    #[tokio::test]
+    async fn the_gate_says_when_the_writer_is_behind_and_wakes_once_it_catches_up() {
+        let (tx, mut rx) = mpsc::channel::<Entry>(4);
+        let gate = Gate(Some(tx.downgrade()));
+        assert!(gate.has_room(4));
+        for _ in 0..3 {
+            tx.try_send(Entry::new(EventKind::ToolResult)).unwrap();
+        }
+        assert!(gate.has_room(1));
+        assert!(!gate.has_room(2));
+        use std::future::Future;
+        let mut waiting = Box::pin(gate.room(2));
+        let pending = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(waiting.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(pending, "no room for 2 yet");
+        rx.recv().await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("room for 2 once the writer took one");
+        assert!(gate.has_room(2));
+        drop(tx);
+        while rx.recv().await.is_some() {}
+        assert!(
+            gate.has_room(1_000_000),
+            "no writer left: nothing to wait for"
+        );
+        gate.room(10).await;
+        assert!(Gate::default().has_room(usize::MAX));
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_milliseconds() {

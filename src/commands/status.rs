@@ -112,12 +112,12 @@ fn render(report: &StatusReport) -> String {
     for s in &report.servers {
         let governed = match (s.stdio, s.governed, &s.problem) {
             (_, _, Some(_)) => "INVALID",
-            (false, _, None) => "remote (not bridged)",
-            (true, true, None) => "yes",
-            (true, false, None) if s.ungoverned_reason.is_some() => "NO (not this thoth)",
-            (true, false, None) => "NO",
+            (false, _, None) => "remote (not wrappable)",
+            (true, true, None) => "✓",
+            (true, false, None) if s.ungoverned_reason.is_some() => "✗ (not this thoth)",
+            (true, false, None) => "✗",
         };
-        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
         rows.push([
             s.name.clone(),
             governed.to_owned(),
@@ -130,7 +130,7 @@ fn render(report: &StatusReport) -> String {
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = format!("{}\n", report.config.display());
-    for row in &rows {
+    for (i, row) in rows.iter().enumerate() {
         let cells: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -138,6 +138,11 @@ fn render(report: &StatusReport) -> String {
             .collect();
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
+        if i == 0 {
+            // The documented stable format: a rule under the header.
+            out.push_str(&"─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            out.push('\n');
+        }
     }
     if report.servers.is_empty() {
         out.push_str("(no servers)\n");

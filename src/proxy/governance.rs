@@ -33,6 +33,11 @@ pub struct Governance {
 }
 
 impl Governance {
+    /// The audit writer's queue, for the session's backpressure (`audit::Gate`).
+    pub fn audit_gate(&self) -> crate::audit::Gate {
+        self.audit.as_ref().map(Audit::gate).unwrap_or_default()
+    }
+
     pub fn new(
         policy: Box<dyn Decide>,
         mode: Mode,

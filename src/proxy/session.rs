@@ -89,6 +89,7 @@ pub async fn run(
             .with_lifecycle_events();
     }
     let mut signals = platform::Signals::new().map_err(Error::Io)?;
+    let audit = governance.audit_gate();
     let mut routes: Vec<Route> = Vec::with_capacity(8);
     let mut held = HeldCalls::default();
     let mut client_paused: Option<Paused> = None;
@@ -107,11 +108,13 @@ pub async fn run(
         }
         // Backpressure (budget.rs): a side is read only while everything its input feeds has room.
         let client_blocked = client_open
-            .then(|| Paused::client(&to_server, &to_client, &held))
+            .then(|| Paused::client(&to_server, &to_client, &held, &audit))
             .flatten();
         let server_blocked = server_open
-            .then(|| Paused::server(&to_server, &to_client))
+            .then(|| Paused::server(&to_server, &to_client, &audit))
             .flatten();
+        let audit_behind = matches!(client_blocked, Some(Paused::AuditBehind))
+            || matches!(server_blocked, Some(Paused::AuditBehind));
         log_pause(Side::Client, &mut client_paused, client_blocked);
         log_pause(Side::Server, &mut server_paused, server_blocked);
         let read_client = client_open && client_blocked.is_none();
@@ -122,6 +125,8 @@ pub async fn run(
         // flood cannot starve writes for long: at a budget, `Paused` stops reading the side that floods).
         tokio::select! {
             biased;
+            // Wakes the loop once the audit writer has caught up (reading was paused for it).
+            () = audit.room(AUDIT_ROOM), if audit_behind => {}
             frame = client_frames.next(), if read_client => match frame {
                 Some(Ok(Frame::Line(line))) => {
                     line_len = line.len();
@@ -312,11 +317,24 @@ enum Paused {
     AnswersUnread(usize),
     /// Its tools/calls wait for decisions (the enforcer is slow).
     CallsHeld(usize),
+    /// The audit writer is behind: reading waits rather than records being dropped.
+    AuditBehind,
 }
 
+/// Records one frame can cause at most (a batch of `MAX_BATCH_ELEMENTS` calls or results, and one more):
+/// reading a side waits until the audit queue has this much room.
+const AUDIT_ROOM: usize = budget::MAX_BATCH_ELEMENTS + 1;
+
 impl Paused {
-    fn client(to_server: &Outlet, to_client: &Outlet, held: &HeldCalls) -> Option<Paused> {
-        if !to_server.has_room() {
+    fn client(
+        to_server: &Outlet,
+        to_client: &Outlet,
+        held: &HeldCalls,
+        audit: &crate::audit::Gate,
+    ) -> Option<Paused> {
+        if !audit.has_room(AUDIT_ROOM) {
+            Some(Paused::AuditBehind)
+        } else if !to_server.has_room() {
             Some(Paused::OtherSideFull(to_server.backlog()))
         } else if !to_client.has_echo_room() {
             Some(Paused::AnswersUnread(to_client.echo_backlog()))
@@ -327,8 +345,14 @@ impl Paused {
         }
     }
 
-    fn server(to_server: &Outlet, to_client: &Outlet) -> Option<Paused> {
-        if !to_client.has_room() {
+    fn server(
+        to_server: &Outlet,
+        to_client: &Outlet,
+        audit: &crate::audit::Gate,
+    ) -> Option<Paused> {
+        if !audit.has_room(AUDIT_ROOM) {
+            Some(Paused::AuditBehind)
+        } else if !to_client.has_room() {
             Some(Paused::OtherSideFull(to_client.backlog()))
         } else if !to_server.has_echo_room() {
             Some(Paused::AnswersUnread(to_server.echo_backlog()))
@@ -369,6 +393,9 @@ fn log_pause(side: Side, state: &mut Option<Paused>, now: Option<Paused>) {
                 bytes,
                 "pausing reads from the {name}: its tools/calls wait for decisions"
             )
+        }
+        Some(Paused::AuditBehind) => {
+            tracing::debug!("pausing reads from the {name}: the audit writer is catching up")
         }
     }
 }

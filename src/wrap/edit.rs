@@ -104,7 +104,9 @@ fn apply_one(
     };
     let selected = (plan.only.is_empty() || plan.only.iter().any(|n| n == name))
         && !plan.exclude.iter().any(|n| n == name);
-    if let Some(bridged) = super::remote::apply_one(name, key, prop, plan, records, selected, layout) {
+    if let Some(bridged) =
+        super::remote::apply_one(name, key, prop, plan, records, selected, layout)
+    {
         return bridged;
     }
     let current = match entry::read(prop) {
@@ -259,7 +261,12 @@ pub(super) fn wrap_env(
 /// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
 /// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
 /// prints its text as it is, and this entry is not read again in this run.
-pub(super) fn restore_text(prop: &CstObjectProp, restored: &CstObject, text: &str, layout: &Layout) {
+pub(super) fn restore_text(
+    prop: &CstObjectProp,
+    restored: &CstObject,
+    text: &str,
+    layout: &Layout,
+) {
     let options = super::document::options_for(layout);
     let value = |t: &str| {
         jsonc_parser::cst::CstRootNode::parse(t, &options)

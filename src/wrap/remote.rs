@@ -207,7 +207,7 @@ pub fn apply_one(
     let Some(wrap) = &plan.wrap else {
         result.outcome = match (&existing, &current) {
             (Some(_), Some(fields)) => {
-                restore(&object, fields, &remote, &record);
+                restore(&object, fields, &remote, &record, layout);
                 if let Some(text) = &record.original_text {
                     edit::restore_text(prop, &object, text, layout);
                 }
@@ -312,8 +312,17 @@ fn env_of(object: &CstObject) -> Option<Vec<(String, Value)>> {
 
 /// Turn a bridged entry back into its url entry: `type` and an empty `headers` as the recorded original
 /// had them (when it is the same server), else `type` from the transport.
-fn restore(object: &CstObject, current: &Fields, remote: &Remote, record: &super::record::Record) {
-    let original = record.original_text.as_deref().and_then(original_of);
+fn restore(
+    object: &CstObject,
+    current: &Fields,
+    remote: &Remote,
+    record: &super::record::Record,
+    layout: &super::document::Layout,
+) {
+    let original = record
+        .original_text
+        .as_deref()
+        .and_then(|t| original_of(t, layout));
     let same = original.as_ref().and_then(|(r, _, _)| r.as_ref().ok()) == Some(remote);
     let (kind, empty_headers) = match (same, original) {
         (true, Some((_, kind, had_headers))) => (kind, had_headers),
@@ -369,8 +378,14 @@ fn restore(object: &CstObject, current: &Fields, remote: &Remote, record: &super
 
 /// A recorded original entry: what it bridges to, its `type` value, and whether it had a `headers` key.
 #[allow(clippy::type_complexity)]
-fn original_of(text: &str) -> Option<(Result<Remote, String>, Option<Value>, bool)> {
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+/// The recorded entry, read as its file is read (JSONC for VS Code and Zed: trailing commas, comments).
+fn original_of(
+    text: &str,
+    layout: &super::document::Layout,
+) -> Option<(Result<Remote, String>, Option<Value>, bool)> {
+    let options = super::document::options_for(layout);
+    let root = jsonc_parser::cst::CstRootNode::parse(text, &options).ok()?;
+    let Some(Value::Object(map)) = root.value()?.to_serde_value() else {
         return None;
     };
     let remote = read_value(

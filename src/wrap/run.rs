@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::cli_args::WrapConfigArgs;
+use super::document::Document;
 use super::edit::{Plan, ServerResult, WrapPlan};
 use super::save::{self, SaveOptions};
-use super::document::Document;
 use super::{inspect, locate, lock, managed, record, secrets, vault, Error};
 use crate::clients::{self, Client};
 use crate::platform::users::TargetUser;
