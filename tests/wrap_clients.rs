@@ -138,14 +138,16 @@ type Case = (
     Vec<(&'static str, &'static str)>,
 );
 
-/// Each client: its default user file under HOME (Linux), a realistic config, and the outcomes expected.
+/// Each client: its default user file under HOME (Linux), a realistic config, and the outcomes expected. A
+/// `url` entry is bridged (`thoth run --url`, issue 18); Windsurf's `serverUrl` and Codex's url tables stay
+/// remote.
 fn cases() -> Vec<Case> {
     vec![
         (
             Client::ClaudeDesktop,
             ".config/Claude/claude_desktop_config.json",
             CLAUDE_DESKTOP,
-            vec![("filesystem", "wrapped"), ("remote", "remote")],
+            vec![("filesystem", "wrapped"), ("remote", "wrapped")],
         ),
         (
             Client::ClaudeCode,
@@ -153,7 +155,7 @@ fn cases() -> Vec<Case> {
             CLAUDE_CODE,
             vec![
                 ("memory", "wrapped"),
-                ("sentry", "remote"),
+                ("sentry", "wrapped"),
                 ("postgres", "wrapped"),
             ],
         ),
@@ -161,7 +163,7 @@ fn cases() -> Vec<Case> {
             Client::Cursor,
             ".cursor/mcp.json",
             CURSOR,
-            vec![("github", "wrapped"), ("linear", "remote")],
+            vec![("github", "wrapped"), ("linear", "wrapped")],
         ),
         (
             Client::Vscode,
@@ -170,7 +172,7 @@ fn cases() -> Vec<Case> {
             vec![
                 ("perplexity", "wrapped"),
                 ("fetch", "wrapped"),
-                ("github", "remote"),
+                ("github", "wrapped"),
             ],
         ),
         (
@@ -183,7 +185,7 @@ fn cases() -> Vec<Case> {
             Client::Zed,
             ".config/zed/settings.json",
             ZED,
-            vec![("mcp-server-sqlite", "wrapped"), ("remote", "remote")],
+            vec![("mcp-server-sqlite", "wrapped"), ("remote", "wrapped")],
         ),
         (
             Client::Codex,
@@ -351,7 +353,7 @@ fn claude_code_reports_both_scopes_and_codex_keeps_its_comments() {
         scopes,
         [
             ("memory".into(), "user".into(), true),
-            ("sentry".into(), "user".into(), false),
+            ("sentry".into(), "user".into(), true),
             ("postgres".into(), "local:/home/ana/src/api".into(), true),
         ]
     );
