@@ -118,7 +118,7 @@ fn a_host_outside_the_allow_list_gets_no_request_and_initialize_names_it() {
     let managed = t.home.path().join("managed.json");
     std::fs::write(
         &managed,
-        r#"{"THOTH_ALLOWED_REMOTE_HOSTS": "mcp.example.com", "THOTH_REQUIRE_NON_ROOT": false}"#,
+        r#"{"THOTH_ALLOWED_REMOTE_HOSTS": "mcp.example.com"}"#,
     )
     .unwrap();
     let mut cmd = t.command();

@@ -189,6 +189,13 @@ fn prepare(
     let settings = settings.and_then(|s| s.with_flags(&setting_flags(args)))?;
     // An expired SSO session is renewed (or refused) before anything is sent with it.
     let settings = crate::auth::refresh::ensure_fresh(settings)?;
+    // A host IT does not allow is refused first, naming the host and THOTH_ALLOWED_REMOTE_HOSTS, whoever runs.
+    if let Some(url) = &args.url {
+        let allowed = settings
+            .get("THOTH_ALLOWED_REMOTE_HOSTS")
+            .map(|v| v.value.as_str());
+        crate::remote::allow::check(url, allowed).map_err(|e| Error::Remote(e.to_string()))?;
+    }
     let user = crate::runtime_user::check(&settings);
     if !user.ok() {
         return Err(Error::RuntimeUser(user.problems).into());

@@ -26,7 +26,7 @@ pub struct Upstream {
 
 /// What runs the server: a child process, or the remote bridge's task.
 pub enum Process {
-    Child(Child),
+    Child(Box<Child>),
     /// The bridge reports its exit code once it is done (stdin EOF seen, DELETE sent); `stop` asks it to end now.
     Bridge {
         exit: Option<oneshot::Receiver<u8>>,
@@ -134,7 +134,7 @@ pub fn spawn_with(
         .ok();
     tracing::info!(program = %program.to_string_lossy(), pid = child.id(), "started the MCP server");
     Ok(Upstream {
-        child: Process::Child(child),
+        child: Process::Child(Box::new(child)),
         stdin: Box::new(stdin),
         stdout: Box::new(stdout),
         lifeline,
