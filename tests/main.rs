@@ -30,6 +30,7 @@ mod remote;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;
+#[cfg(unix)]
 mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;
