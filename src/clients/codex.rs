@@ -8,10 +8,10 @@ use std::path::Path;
 use toml_edit::{Array, DocumentMut, Item, TableLike, Value};
 
 use super::{Client, ClientFormat, Found, Parsed};
-use crate::wrap::edit::{wrap_fields, Outcome, Plan, ServerResult};
+use crate::wrap::edit::{self, wrap_fields, Outcome, Plan, ServerResult};
 use crate::wrap::entry::{Entry, Fields};
 use crate::wrap::record::Records;
-use crate::wrap::{wrapped, Error};
+use crate::wrap::Error;
 
 pub const SERVERS_KEY: &str = "mcp_servers";
 
@@ -164,22 +164,18 @@ fn apply_one(name: &str, item: &mut Item, plan: &Plan, records: &mut Records) ->
         }
         Entry::Stdio(fields) => fields,
     };
-    let selected = (plan.only.is_empty() || plan.only.iter().any(|n| n == name))
-        && !plan.exclude.iter().any(|n| n == name);
+    let selected = edit::selects(plan, name);
     let Some(table) = item.as_table_like_mut().filter(|_| selected) else {
         return result;
     };
     let record = records.servers.get(name).cloned().unwrap_or_default();
-    let existing = wrapped::parse(&current.command, current.args_or_empty());
-    if existing.is_none() && wrapped::runs_thoth(&current.command, current.args_or_empty()) {
-        result.outcome = Outcome::Invalid;
-        result.detail =
-            Some("runs `thoth run` without `-- <server command>`: fix it by hand".into());
-        return result;
-    }
-    let original = match &existing {
-        Some(w) => record.restore(w.command.clone(), w.args.clone(), current.env.as_deref()),
-        None => current.clone(),
+    let (existing, original) = match edit::read_wrapped(&current, &record) {
+        Ok(read) => read,
+        Err(why) => {
+            result.outcome = Outcome::Invalid;
+            result.detail = Some(why);
+            return result;
+        }
     };
     let Some(wrap) = &plan.wrap else {
         result.outcome = if existing.is_some() {

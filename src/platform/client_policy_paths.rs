@@ -38,21 +38,11 @@ fn os_sources(user: Option<&str>) -> Vec<RawSource> {
 
 #[cfg(windows)]
 fn os_sources(_user: Option<&str>) -> Vec<RawSource> {
-    use super::registry::{read_values, Hive};
-    [
-        (Hive::LocalMachine, CLAUDE_DESKTOP_MACHINE_KEY),
-        (Hive::CurrentUser, CLAUDE_DESKTOP_USER_KEY),
-    ]
-    .into_iter()
-    .map(|(hive, origin)| RawSource {
-        origin: origin.to_owned(),
-        content: match read_values(hive, CLAUDE_DESKTOP_POLICY_SUBKEY) {
-            Ok(Some(values)) => RawContent::Registry(values),
-            Ok(None) => RawContent::Missing,
-            Err(e) => RawContent::Unreadable(e),
-        },
-    })
-    .collect()
+    super::managed_paths::registry_sources(
+        CLAUDE_DESKTOP_MACHINE_KEY,
+        CLAUDE_DESKTOP_USER_KEY,
+        CLAUDE_DESKTOP_POLICY_SUBKEY,
+    )
 }
 
 #[cfg(not(any(target_os = "macos", windows)))]

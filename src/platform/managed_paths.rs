@@ -97,21 +97,25 @@ fn os_sources(user: Option<&str>) -> Vec<RawSource> {
 
 #[cfg(windows)]
 fn os_sources(_user: Option<&str>) -> Vec<RawSource> {
+    registry_sources(WINDOWS_MACHINE_KEY, WINDOWS_USER_KEY, WINDOWS_POLICY_SUBKEY)
+}
+
+/// A policy key's values under HKLM then HKCU (`machine` / `user` name them in reports), each source
+/// missing or unreadable on its own.
+#[cfg(windows)]
+pub(crate) fn registry_sources(machine: &str, user: &str, subkey: &str) -> Vec<RawSource> {
     use super::registry::{read_values, Hive};
-    [
-        (Hive::LocalMachine, WINDOWS_MACHINE_KEY),
-        (Hive::CurrentUser, WINDOWS_USER_KEY),
-    ]
-    .into_iter()
-    .map(|(hive, origin)| RawSource {
-        origin: origin.to_owned(),
-        content: match read_values(hive, WINDOWS_POLICY_SUBKEY) {
-            Ok(Some(values)) => RawContent::Registry(values),
-            Ok(None) => RawContent::Missing,
-            Err(e) => RawContent::Unreadable(e),
-        },
-    })
-    .collect()
+    [(Hive::LocalMachine, machine), (Hive::CurrentUser, user)]
+        .into_iter()
+        .map(|(hive, origin)| RawSource {
+            origin: origin.to_owned(),
+            content: match read_values(hive, subkey) {
+                Ok(Some(values)) => RawContent::Registry(values),
+                Ok(None) => RawContent::Missing,
+                Err(e) => RawContent::Unreadable(e),
+            },
+        })
+        .collect()
 }
 
 #[cfg(not(any(target_os = "macos", windows)))]

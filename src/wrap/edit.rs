@@ -102,8 +102,7 @@ fn apply_one(
         session_intent: None,
         detail: None,
     };
-    let selected = (plan.only.is_empty() || plan.only.iter().any(|n| n == name))
-        && !plan.exclude.iter().any(|n| n == name);
+    let selected = selects(plan, name);
     if let Some(bridged) =
         super::remote::apply_one(name, key, prop, plan, records, selected, layout)
     {
@@ -129,16 +128,13 @@ fn apply_one(
         return result;
     };
     let record = records.servers.get(key).cloned().unwrap_or_default();
-    let existing = wrapped::parse(&current.command, current.args_or_empty());
-    if existing.is_none() && wrapped::runs_thoth(&current.command, current.args_or_empty()) {
-        result.outcome = Outcome::Invalid;
-        result.detail =
-            Some("runs `thoth run` without `-- <server command>`: fix it by hand".into());
-        return result;
-    }
-    let original = match &existing {
-        Some(w) => record.restore(w.command.clone(), w.args.clone(), current.env.as_deref()),
-        None => current.clone(),
+    let (existing, original) = match read_wrapped(&current, &record) {
+        Ok(read) => read,
+        Err(why) => {
+            result.outcome = Outcome::Invalid;
+            result.detail = Some(why);
+            return result;
+        }
     };
     let Some(wrap) = &plan.wrap else {
         result.outcome = if existing.is_some() {
@@ -261,6 +257,29 @@ pub(super) fn wrap_env(
 /// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
 /// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
 /// prints its text as it is, and this entry is not read again in this run.
+/// Whether `--only` / `--exclude` select this server.
+pub(crate) fn selects(plan: &Plan, name: &str) -> bool {
+    (plan.only.is_empty() || plan.only.iter().any(|n| n == name))
+        && !plan.exclude.iter().any(|n| n == name)
+}
+
+/// A stdio entry read for (un)wrapping: its wrapped form when it runs this thoth's `run`, and the entry as it
+/// was before wrapping. Err: it runs `thoth run` without a server command (left for a human to fix).
+pub(crate) fn read_wrapped(
+    current: &Fields,
+    record: &super::record::Record,
+) -> Result<(Option<wrapped::Wrapped>, Fields), String> {
+    let existing = wrapped::parse(&current.command, current.args_or_empty());
+    if existing.is_none() && wrapped::runs_thoth(&current.command, current.args_or_empty()) {
+        return Err("runs `thoth run` without `-- <server command>`: fix it by hand".into());
+    }
+    let original = match &existing {
+        Some(w) => record.restore(w.command.clone(), w.args.clone(), current.env.as_deref()),
+        None => current.clone(),
+    };
+    Ok((existing, original))
+}
+
 pub(super) fn restore_text(
     prop: &CstObjectProp,
     restored: &CstObject,

@@ -72,8 +72,7 @@ pub fn before_wrap(
     open(settings)?;
     let mut moved = Vec::new();
     for (server, prop) in doc.server_props() {
-        let selected = (plan.only.is_empty() || plan.only.contains(&server))
-            && !plan.exclude.contains(&server);
+        let selected = super::edit::selects(plan, &server);
         if !selected || !matches!(entry::read(&prop), Entry::Stdio(_)) {
             continue;
         }
