@@ -387,6 +387,26 @@ mod tests {
         assert_eq!(backoff(s(7200), 5), s(7200));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn retry_wait_never_comes_back_before_the_server_asked(
+            interval in 1u64..7200, failures in 1u32..40, asked in proptest::option::of(0u64..100_000), seed: u64,
+        ) {
+            let (interval, asked) = (Duration::from_secs(interval), asked.map(Duration::from_secs));
+            let wait = retry_wait(interval, failures, asked, &mut fastrand::Rng::with_seed(seed));
+            let backoff = backoff(interval, failures).as_secs_f64();
+            proptest::prop_assert!(wait.as_secs_f64() >= backoff * 0.9 - 1e-6);
+            match asked {
+                None => proptest::prop_assert!(wait.as_secs_f64() <= backoff * 1.1 + 1e-6),
+                Some(asked) => {
+                    let floor = asked.min(MAX_BACKOFF);
+                    proptest::prop_assert!(wait >= floor);
+                    proptest::prop_assert!(wait.as_secs_f64() <= (backoff * 1.1).max((floor + interval).as_secs_f64()) + 1e-6);
+                }
+            }
+        }
+    }
+
     #[test]
     fn jitter_stays_within_ten_percent() {
         for _ in 0..1000 {
