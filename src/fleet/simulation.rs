@@ -3,6 +3,8 @@
 //! `backoff::honour`) and the real `Retry-After` parser, through a 1-hour GovAPI outage. The rate is
 //! counted in 1-second buckets; after recovery its peak must stay within 2x the steady rate.
 //! `cargo test --lib fleet::simulation -- --nocapture` prints the curve (README "Fleet scale").
+// The curve is the test's report: it goes to stderr (a test, never the proxy's stdout).
+#![allow(clippy::print_stderr)]
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
