@@ -1,6 +1,6 @@
 //! The one retry policy of the crate: capped exponential backoff, jitter (a ± spread, full, decorrelated),
 //! and a server's `Retry-After` honoured without letting it herd a fleet. Pure: callers pass the random
-//! source, so the fleet simulation (tests/backoff_sim.rs) drives exactly this code deterministically.
+//! source, so the fleet simulation (src/fleet/simulation.rs) drives exactly this code deterministically.
 //! Used by the GovAPI heartbeat leader and registration, the events spool replay and the enforcer's
 //! hold polling.
 

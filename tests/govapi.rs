@@ -2,7 +2,8 @@
 //! registration and check-in payloads, the cadence at a 1 s interval, backoff after 500s and refused
 //! connections, a 401 that stops the heartbeat and is reported, a reply that changes the interval,
 //! re-registration when what was registered changes (`thoth checkin`), and three `thoth run` processes that
-//! send one heartbeat stream which survives its leader being killed. `endpoint.json` and `health --json` are
+//! send one heartbeat stream which survives its leader being killed, eight which send one per interval, and a
+//! 503 whose `Retry-After` is waited out. `endpoint.json` and `health --json` are
 //! validated against their schemas in every state reached.
 
 use std::path::PathBuf;
@@ -603,6 +604,80 @@ fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
         api.registers().len(),
         1,
         "the new leader did not register again"
+    );
+}
+
+#[test]
+fn eight_sessions_of_one_user_send_one_heartbeat_per_interval() {
+    // A laptop with 8 governed servers: one leader, one check-in per interval naming all 8.
+    let api = GovApi::new();
+    let t = Thoth::new("dev");
+    let env = env(&t, api.server.url(), &api.ca);
+    let names: Vec<String> = (1..=8).map(|i| format!("s{i}")).collect();
+    let sessions: Vec<Session> = names.iter().map(|a| start(&t, &env, a)).collect();
+    let all = json!(names);
+    let start_wait = Instant::now();
+    while !api.checkins().iter().any(|c| c.json()["agent_ids"] == all) {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(30),
+            "no check-in named all eight agents"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    // One stream: 6 more check-ins take about 6 s (eight streams would send them in under 1 s).
+    let after = api.checkins().len();
+    let span = span_of_next(&api, after, 6);
+    assert!(
+        (4500..=9000).contains(&span.as_millis()),
+        "6 check-ins took {span:?} from eight sessions"
+    );
+    for c in &api.checkins()[after..] {
+        assert_eq!(c.json()["agent_ids"], all);
+        assert_eq!(c.json()["governed_servers"], 8);
+    }
+    let leaders = sessions
+        .iter()
+        .filter(|s| {
+            s.stderr()
+                .contains("this process now sends the GovAPI heartbeats")
+        })
+        .count();
+    assert_eq!(leaders, 1, "exactly one leader among eight sessions");
+    assert_eq!(api.registers().len(), 1);
+}
+
+#[test]
+fn a_503_with_retry_after_is_waited_out() {
+    // Interval 1 s: the first backoff is 2 s (±10%); the server's Retry-After: 3 holds it to at least 3 s,
+    // spread over at most one interval after.
+    let api = GovApi::new();
+    api.server.route(
+        "POST",
+        REGISTER,
+        vec![Reply::status(503, r#"{"error":"maintenance"}"#).with_header("retry-after", "3")],
+    );
+    let t = Thoth::new("dev");
+    let env = env(&t, api.server.url(), &api.ca);
+    let _session = start(&t, &env, "fs-agent");
+    let attempts = api
+        .server
+        .wait_for("POST", REGISTER, 3, Duration::from_secs(30));
+    for pair in attempts.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            (3000..=5500).contains(&gap.as_millis()),
+            "a retry {gap:?} after a 503 that asked for 3 s"
+        );
+    }
+    let saved = wait_state(&t, "a failure", |v| {
+        v["consecutive_failures"].as_u64() >= Some(1)
+    });
+    assert!(
+        saved["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("answered 503"),
+        "{saved}"
     );
 }
 

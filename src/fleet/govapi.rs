@@ -201,6 +201,9 @@ pub enum Failure {
     /// Connection, TLS, timeout, 429 or 5xx: try again later.
     #[error("{0}")]
     Transient(String),
+    /// 429 or 503 with a `Retry-After`: try again, but not before the server asked.
+    #[error("{what}")]
+    Throttled { what: String, retry_after: Duration },
     /// Another 4xx: GovAPI did not accept what was sent.
     #[error("{0}")]
     Rejected(String),
@@ -209,6 +212,14 @@ pub enum Failure {
 impl Failure {
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, Failure::Unauthorized(_))
+    }
+
+    /// The wait the server asked for (`Retry-After`), if it asked.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Failure::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 }
 
@@ -289,12 +300,21 @@ impl GovApi {
             .await
             .map_err(|e| Failure::Transient(crate::net::describe(&e)))?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::backoff::retry_after(v, std::time::SystemTime::now()));
         let text = response.text().await.unwrap_or_default();
         let what = || format!("POST {path} answered {}{}", status.as_u16(), excerpt(&text));
-        match status.as_u16() {
-            200..=299 => Ok(serde_json::from_str::<Reply>(&text).unwrap_or_default()),
-            401 | 403 => Err(Failure::Unauthorized(what())),
-            408 | 429 | 500..=599 => Err(Failure::Transient(what())),
+        match (status.as_u16(), retry_after) {
+            (200..=299, _) => Ok(serde_json::from_str::<Reply>(&text).unwrap_or_default()),
+            (401 | 403, _) => Err(Failure::Unauthorized(what())),
+            (429 | 503, Some(retry_after)) => Err(Failure::Throttled {
+                what: what(),
+                retry_after,
+            }),
+            (408 | 429 | 500..=599, _) => Err(Failure::Transient(what())),
             _ => Err(Failure::Rejected(what())),
         }
     }
@@ -329,7 +349,25 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 
 /// `delay` moved by up to ±10% at random, so a fleet that restarted together does not call in together.
 pub fn jitter(delay: Duration) -> Duration {
-    crate::backoff::spread(delay, 0.1, &mut fastrand::Rng::new())
+    jitter_with(delay, &mut fastrand::Rng::new())
+}
+
+/// `jitter` with the caller's random source (the leader keeps one; the fleet simulation seeds it).
+pub fn jitter_with(delay: Duration, rng: &mut fastrand::Rng) -> Duration {
+    crate::backoff::spread(delay, 0.1, rng)
+}
+
+/// The leader's wait after its `failures`-th failure in a row: the jittered backoff, or, when GovAPI sent
+/// `Retry-After`, at least that long (capped at `MAX_BACKOFF`) plus a uniform spread over one interval, so
+/// a fleet told one date comes back at the steady rate instead of in one second (src/fleet/simulation.rs).
+pub fn retry_wait(
+    interval: Duration,
+    failures: u32,
+    retry_after: Option<Duration>,
+    rng: &mut fastrand::Rng,
+) -> Duration {
+    let backoff = jitter_with(backoff(interval, failures), rng);
+    crate::backoff::honour(backoff, retry_after, MAX_BACKOFF, interval, rng)
 }
 
 #[cfg(test)]
@@ -347,6 +385,26 @@ mod tests {
         assert_eq!(backoff(s(1), 10), s(16));
         assert_eq!(backoff(s(600), 5), MAX_BACKOFF);
         assert_eq!(backoff(s(7200), 5), s(7200));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn retry_wait_never_comes_back_before_the_server_asked(
+            interval in 1u64..7200, failures in 1u32..40, asked in proptest::option::of(0u64..100_000), seed: u64,
+        ) {
+            let (interval, asked) = (Duration::from_secs(interval), asked.map(Duration::from_secs));
+            let wait = retry_wait(interval, failures, asked, &mut fastrand::Rng::with_seed(seed));
+            let backoff = backoff(interval, failures).as_secs_f64();
+            proptest::prop_assert!(wait.as_secs_f64() >= backoff * 0.9 - 1e-6);
+            match asked {
+                None => proptest::prop_assert!(wait.as_secs_f64() <= backoff * 1.1 + 1e-6),
+                Some(asked) => {
+                    let floor = asked.min(MAX_BACKOFF);
+                    proptest::prop_assert!(wait >= floor);
+                    proptest::prop_assert!(wait.as_secs_f64() <= (backoff * 1.1).max((floor + interval).as_secs_f64()) + 1e-6);
+                }
+            }
+        }
     }
 
     #[test]

@@ -286,6 +286,7 @@ async fn lead(
             .unwrap_or_default()
     })
     .await;
+    let mut rng = fastrand::Rng::new();
     loop {
         let decisions = counter.snapshot();
         presence.set_drift(counter.drift());
@@ -309,14 +310,19 @@ async fn lead(
         .await;
         let interval = link.interval(&state);
         let delay = match result {
-            Ok(()) => interval,
+            Ok(()) => govapi::jitter_with(interval, &mut rng),
             Err(failure) if failure.is_unauthorized() => {
                 tracing::error!(error = %failure, "GovAPI refused the credential: heartbeats stop until thoth restarts with a valid one (THOTH_GOVAPI_BEARER_TOKEN / THOTH_GOVAPI_API_KEY); `thoth health` reports it");
                 return std::future::pending::<()>().await;
             }
-            Err(_) => govapi::backoff(interval, state.consecutive_failures),
+            Err(failure) => govapi::retry_wait(
+                interval,
+                state.consecutive_failures,
+                failure.retry_after(),
+                &mut rng,
+            ),
         };
-        tokio::time::sleep(govapi::jitter(delay)).await;
+        tokio::time::sleep(delay).await;
     }
 }
 

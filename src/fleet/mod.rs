@@ -7,6 +7,8 @@ pub mod claude_desktop;
 pub mod endpoint_state;
 pub mod govapi;
 pub mod heartbeat;
+#[cfg(test)]
+mod simulation;
 
 /// What the fleet commands can fail with.
 #[derive(Debug, thiserror::Error)]
