@@ -307,6 +307,8 @@ fn an_sse_only_server_is_reached_through_auto_by_falling_back_to_the_legacy_tran
     // The URL is the SSE endpoint: a POST to it gets 405, so `auto` falls back to GET + `endpoint`.
     let url = format!("http://127.0.0.1:{}/sse", server.port);
     drive_py(&url, "auto");
+    // And named outright.
+    drive_py(&url, "sse");
 }
 
 #[test]
@@ -314,4 +316,84 @@ fn the_python_sdk_streamable_http_server_bridges() {
     let server = py_server("streamable-http");
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
     drive_py(&url, "streamable-http");
+}
+
+/// A legacy server whose `endpoint` event points at another origin: thoth must not POST the session there.
+/// POSTs to the URL get 405 (so `auto` falls back); the GET stream names `endpoint` and stays open.
+fn hostile_endpoint_server(endpoint: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/sse",
+        listener.local_addr().unwrap().port()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let endpoint = endpoint.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                if first.starts_with("GET") {
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n";
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = write!(stream, "event: endpoint\ndata: {endpoint}\n\n");
+                    let _ = stream.flush();
+                    // Hold the stream open until thoth goes away.
+                    let _ = reader.read_to_end(&mut Vec::new());
+                } else {
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_legacy_endpoint_on_another_origin_is_refused_and_gets_no_message() {
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let e = elsewhere.local_addr().unwrap().port();
+    // Every spelling of "somewhere else": another port, scheme-relative, another host name for the same
+    // address, userinfo, another scheme, padding.
+    let variants = [
+        format!("http://127.0.0.1:{e}/messages?session_id=x"),
+        format!("//127.0.0.1:{e}/messages"),
+        format!("http://localhost:{e}/messages"),
+        format!("http://user@127.0.0.1:{e}/messages"),
+        format!("https://127.0.0.1:{e}/messages"),
+        format!("  http://127.0.0.1:{e}/messages  "),
+    ];
+    for endpoint in variants {
+        let url = hostile_endpoint_server(endpoint.clone());
+        let t = Thoth::new("dev");
+        let mut s = bridge(&t, &["--url", &url, "--transport", "auto"]);
+        let init = s.request(json!(1), "initialize", init_params());
+        let text = init["error"].to_string();
+        assert!(
+            text.contains(&url) && text.contains("origin"),
+            "endpoint {endpoint:?}: initialize should be refused naming the URL and the origin: {init}"
+        );
+        s.close_stdin();
+        assert!(s.wait_timeout(support::TIMEOUT).is_some(), "no exit on EOF");
+        assert!(
+            elsewhere.accept().is_err(),
+            "endpoint {endpoint:?}: thoth sent the session to the other origin"
+        );
+    }
 }
