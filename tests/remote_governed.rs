@@ -7,6 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -294,11 +295,27 @@ fn drive_py(url: &str, transport: &str) {
         json!({"name": "secret", "arguments": {}}),
     );
     assert_eq!(no["error"]["code"], -32001, "{no}");
+    // A call written just before stdin EOF still gets its answer...
+    s.send(&json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"last"}}}));
     s.close_stdin();
+    let closed = Instant::now();
+    let (last, _) = s.recv_until_id(&json!(5));
+    assert_eq!(
+        last["result"]["content"][0]["text"], "py echo: last",
+        "{last}"
+    );
+    // ...and then thoth exits promptly: nothing is owed, so it does not sit out a drain or a kill grace
+    // (the legacy stream never ends by itself).
     let status = s
-        .wait_timeout(std::time::Duration::from_secs(5))
+        .wait_timeout(Duration::from_secs(5))
         .expect("thoth exits within 5 s of stdin EOF");
     assert!(status.success(), "{status:?}: {}", s.stderr());
+    assert!(
+        closed.elapsed() < Duration::from_millis(1500),
+        "{transport}: exit took {:?} after EOF with nothing owed: {}",
+        closed.elapsed(),
+        s.stderr()
+    );
 }
 
 #[test]
