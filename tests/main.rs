@@ -27,6 +27,7 @@ mod health_clients;
 mod mdm;
 mod packages;
 mod remote;
+mod remote_governed;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;

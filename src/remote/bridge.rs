@@ -193,7 +193,7 @@ async fn run(
     let mut tasks: JoinSet<()> = JoinSet::new();
     let mut legacy: Option<sse::Legacy> = None;
     if opts.transport == Transport::Sse {
-        match sse::Legacy::connect(shared.clone(), &mut tasks).await {
+        match sse::Legacy::connect(shared.clone()).await {
             Ok(l) => legacy = Some(l),
             Err(err) => tracing::warn!(url = %shared.given, "{err}"),
         }
@@ -245,7 +245,7 @@ async fn run(
                 Posted::Done => {}
                 Posted::Fallback(status) if opts.transport == Transport::Auto => {
                     tracing::info!(status = status.as_u16(), "Streamable HTTP refused the initialize; trying the legacy HTTP+SSE transport");
-                    match sse::Legacy::connect(shared.clone(), &mut tasks).await {
+                    match sse::Legacy::connect(shared.clone()).await {
                         Ok(l) => {
                             l.post(line, &msg).await;
                             legacy = Some(l);
@@ -289,6 +289,11 @@ async fn run(
         .await;
     }
     tasks.shutdown().await;
+    if let Some(l) = &legacy {
+        if !stopped {
+            l.finish(DRAIN_AT_EOF).await;
+        }
+    }
     close(&shared, legacy.is_some()).await;
     drop(shared);
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;

@@ -1,6 +1,8 @@
 //! The legacy HTTP+SSE transport (MCP 2024-11-05): GET the URL, wait for the `endpoint` event, POST every
-//! message there; every answer comes on that one stream.
+//! message there; every answer comes on that one stream. The stream never ends by itself, so at stdin EOF
+//! the bridge waits only for the answers still owed (the ids it posted and has not seen come back).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +11,8 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
-use tokio::task::JoinSet;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
 
 use super::bridge::{self, Shared};
 use super::wire;
@@ -20,11 +23,19 @@ const ENDPOINT_WAIT: Duration = Duration::from_secs(10);
 pub struct Legacy {
     shared: Arc<Shared>,
     endpoint: url::Url,
+    /// Ids (canonical JSON) of requests posted whose answer has not come on the stream yet.
+    owed: Arc<watch::Sender<HashSet<String>>>,
+    stream: AbortHandle,
+}
+
+/// A JSON-RPC id as one canonical string, so the client's `1` and the server's `1` meet.
+fn id_key(id: &serde_json::Value) -> String {
+    id.to_string()
 }
 
 impl Legacy {
     /// Open the stream, read the endpoint, and leave a task forwarding the rest of the stream.
-    pub async fn connect(shared: Arc<Shared>, tasks: &mut JoinSet<()>) -> Result<Legacy, String> {
+    pub async fn connect(shared: Arc<Shared>) -> Result<Legacy, String> {
         let response = shared
             .request(reqwest::Method::GET, &shared.url, false)
             .header(ACCEPT, "text/event-stream")
@@ -68,16 +79,53 @@ impl Legacy {
             ));
         }
         let forward = shared.clone();
-        tasks.spawn(async move {
+        let owed = Arc::new(watch::channel(HashSet::new()).0);
+        let paid = owed.clone();
+        // Each answer passing to the client settles its id.
+        let events = events.inspect(move |event| {
+            let Ok(event) = event else { return };
+            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(&event.data) {
+                if msg.get("method").is_none() {
+                    if let Some(id) = msg.get("id") {
+                        paid.send_if_modified(|owed| owed.remove(&id_key(id)));
+                    }
+                }
+            }
+        });
+        let stream = tokio::spawn(async move {
             bridge::forward_events(&forward, events).await;
             tracing::warn!(url = %forward.given, "the legacy SSE stream of the remote server ended");
-        });
+        })
+        .abort_handle();
         tracing::info!(url = %shared.given, "bridging over the legacy HTTP+SSE transport");
-        Ok(Legacy { shared, endpoint })
+        Ok(Legacy {
+            shared,
+            endpoint,
+            owed,
+            stream,
+        })
+    }
+
+    /// Stdin EOF: wait (at most `bound`) for the answers still owed, then stop reading the stream.
+    pub async fn finish(&self, bound: Duration) {
+        let mut owed = self.owed.subscribe();
+        let _ = tokio::time::timeout(bound, owed.wait_for(HashSet::is_empty)).await;
+        self.stream.abort();
     }
 
     /// POST one message; its answer comes on the stream. A refusal is answered here.
     pub async fn post(&self, line: Bytes, msg: &wire::Message) {
+        let key = msg
+            .id
+            .as_ref()
+            .filter(|_| msg.is_request())
+            .and_then(|id| serde_json::from_str::<serde_json::Value>(id.get()).ok())
+            .map(|id| id_key(&id));
+        if let Some(key) = &key {
+            self.owed.send_modify(|owed| {
+                owed.insert(key.clone());
+            });
+        }
         let sent = self
             .shared
             .request(reqwest::Method::POST, &self.endpoint, false)
@@ -86,6 +134,11 @@ impl Legacy {
             .body(line)
             .send()
             .await;
+        let accepted = matches!(&sent, Ok(response) if response.status().is_success());
+        if let (false, Some(key)) = (accepted, &key) {
+            // Refused: answered here, nothing will come on the stream.
+            self.owed.send_if_modified(|owed| owed.remove(key));
+        }
         match sent {
             Ok(response) if response.status().is_success() => {}
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
@@ -118,5 +171,11 @@ impl Legacy {
                     .await
             }
         }
+    }
+}
+
+impl Drop for Legacy {
+    fn drop(&mut self) {
+        self.stream.abort();
     }
 }
