@@ -622,6 +622,7 @@ fn eight_sessions_of_one_user_send_one_heartbeat_per_interval() {
             start_wait.elapsed() < Duration::from_secs(30),
             "no check-in named all eight agents"
         );
+        // The poll interval of this bounded wait: the event is a request the loopback GovAPI records.
         thread::sleep(Duration::from_millis(50));
     }
     // One stream: 6 more check-ins take about 6 s (eight streams would send them in under 1 s).

@@ -199,19 +199,8 @@ fn apply_one(name: &str, item: &mut Item, plan: &Plan, records: &mut Records) ->
         Some(_) => record.original_text.clone(),
         None => Some(original_text(table)),
     };
-    if !dropped.is_empty() {
-        result.detail = Some(format!(
-            "dropped {} (a managed setting decides)",
-            dropped.join(" ")
-        ));
-    }
-    result.agent_id = flags.agent_id.clone();
-    result.session_intent = flags.session_intent.clone();
-    if new_record.is_empty() {
-        records.servers.remove(name);
-    } else {
-        records.servers.insert(name.to_owned(), new_record);
-    }
+    edit::report_flags(&mut result, &flags, &dropped);
+    edit::keep_record(records, name, new_record);
     result.outcome = if desired == current {
         Outcome::Unchanged
     } else {

@@ -158,19 +158,8 @@ fn apply_one(
         Some(_) => record.original_text.clone(),
         None => Some(object.to_string()),
     };
-    if !dropped.is_empty() {
-        result.detail = Some(format!(
-            "dropped {} (a managed setting decides)",
-            dropped.join(" ")
-        ));
-    }
-    result.agent_id = flags.agent_id.clone();
-    result.session_intent = flags.session_intent.clone();
-    if new_record.is_empty() {
-        records.servers.remove(key);
-    } else {
-        records.servers.insert(key.to_owned(), new_record);
-    }
+    report_flags(&mut result, &flags, &dropped);
+    keep_record(records, key, new_record);
     result.outcome = if desired == current {
         Outcome::Unchanged
     } else {
@@ -257,6 +246,27 @@ pub(super) fn wrap_env(
 /// Put the original entry's text back when it has the same JSON value as the restored entry (nothing else
 /// changed, and a record edited by hand can change only layout). The text goes in verbatim: a number node
 /// prints its text as it is, and this entry is not read again in this run.
+/// What a wrap decided, as the report says it: the flags a managed setting dropped, the agent and intent.
+pub(crate) fn report_flags(result: &mut ServerResult, flags: &RunFlags, dropped: &[String]) {
+    if !dropped.is_empty() {
+        result.detail = Some(format!(
+            "dropped {} (a managed setting decides)",
+            dropped.join(" ")
+        ));
+    }
+    result.agent_id = flags.agent_id.clone();
+    result.session_intent = flags.session_intent.clone();
+}
+
+/// Keep a server's unwrap record, or forget it when nothing is left to restore.
+pub(crate) fn keep_record(records: &mut Records, key: &str, record: Record) {
+    if record.is_empty() {
+        records.servers.remove(key);
+    } else {
+        records.servers.insert(key.to_owned(), record);
+    }
+}
+
 /// Whether `--only` / `--exclude` select this server.
 pub(crate) fn selects(plan: &Plan, name: &str) -> bool {
     (plan.only.is_empty() || plan.only.iter().any(|n| n == name))

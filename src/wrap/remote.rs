@@ -251,14 +251,7 @@ pub fn apply_one(
         args: Some(build_args(&flags, &remote)),
         env,
     };
-    if !dropped.is_empty() {
-        result.detail = Some(format!(
-            "dropped {} (a managed setting decides)",
-            dropped.join(" ")
-        ));
-    }
-    result.agent_id = flags.agent_id.clone();
-    result.session_intent = flags.session_intent.clone();
+    edit::report_flags(&mut result, &flags, &dropped);
     records.servers.insert(key.to_owned(), new_record);
     result.outcome = match current {
         Some(current) if current == desired => Outcome::Unchanged,
