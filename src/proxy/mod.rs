@@ -190,12 +190,18 @@ fn prepare(
     // An expired SSO session is renewed (or refused) before anything is sent with it.
     let settings = crate::auth::refresh::ensure_fresh(settings)?;
     // A host IT does not allow is refused first, naming the host and THOTH_ALLOWED_REMOTE_HOSTS, whoever runs.
-    if let Some(url) = &args.url {
-        let allowed = settings
-            .get("THOTH_ALLOWED_REMOTE_HOSTS")
-            .map(|v| v.value.as_str());
-        crate::remote::allow::check(url, allowed).map_err(|e| Error::Remote(e.to_string()))?;
-    }
+    let remote_url = match &args.url {
+        Some(url) => {
+            let allowed = settings
+                .get("THOTH_ALLOWED_REMOTE_HOSTS")
+                .map(|v| v.value.as_str());
+            Some(
+                crate::remote::allow::check(url, allowed)
+                    .map_err(|e| Error::Remote(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
     let user = crate::runtime_user::check(&settings);
     if !user.ok() {
         return Err(Error::RuntimeUser(user.problems).into());
@@ -236,7 +242,7 @@ fn prepare(
         selected.policy,
         args.step_up_wait.map(Duration::from_secs),
     )?;
-    let bridge = match &args.url {
+    let bridge = match remote_url {
         Some(url) => Some(remote_bridge(args, url, &settings)?),
         None => None,
     };
@@ -329,10 +335,10 @@ async fn serve(prepared: Prepared, args: &RunArgs) -> Result<Exit, crate::Error>
     Ok(exit?)
 }
 
-/// `--url`: the host allowed, the headers parsed, the HTTP client built with the enforcer's TLS settings.
+/// `--url` (its host already allowed): the headers parsed, the HTTP client built with the enforcer's TLS settings.
 fn remote_bridge(
     args: &RunArgs,
-    url: &str,
+    parsed: url::Url,
     settings: &Settings,
 ) -> Result<
     (
@@ -342,12 +348,9 @@ fn remote_bridge(
     ),
     Error,
 > {
-    let allowed = settings
-        .get("THOTH_ALLOWED_REMOTE_HOSTS")
-        .map(|v| v.value.as_str());
-    let parsed =
-        crate::remote::allow::check(url, allowed).map_err(|e| Error::Remote(e.to_string()))?;
-    // Issue 17's `thoth-secret:` values are resolved here once the secret store is on main.
+    // `parsed` passed THOTH_ALLOWED_REMOTE_HOSTS in `prepare`, before the runtime-user check.
+    let given = args.url.clone().unwrap_or_else(|| parsed.to_string());
+    let url = given.as_str();
     let headers = crate::remote::headers::parse(&args.headers, |name| std::env::var(name).ok())
         .map_err(|e| Error::Remote(e.to_string()))?;
     let timeouts = crate::net::Timeouts {
