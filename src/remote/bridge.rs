@@ -7,34 +7,31 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE,
-};
-use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use tokio::io::{AsyncWriteExt, DuplexStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_util::codec::FramedRead;
 
 use super::auth::{Authorizer, Challenge};
-use super::{sse, wire, Transport};
+use super::post::{post, post_ready, Posted};
+use super::{events, queue, session, sse, wire, Transport};
 use crate::proxy::framing::{Frame, LineCodec};
 use crate::proxy::upstream::{Process, Upstream};
 
 /// Bytes each in-memory pipe holds before its writer waits.
 const PIPE_BYTES: usize = 256 * 1024;
-/// Messages queued toward the session before the HTTP readers wait (each at most one line).
-const OUT_QUEUE: usize = 64;
+/// Bytes queued toward the session before the HTTP readers wait: this many lines of `--max-line-bytes`
+/// (at least 1 MiB), so one slow client holds the server back instead of growing a buffer.
+const OUT_QUEUE_LINES: usize = 2;
+const OUT_QUEUE_MIN: usize = 1 << 20;
 /// How long the next client message waits for the previous POST's answer headers: order is kept for the
 /// server without one slow tools/call holding up every later message.
 const ORDER_WINDOW: Duration = Duration::from_millis(200);
-const POST_TIMEOUT: Duration = Duration::from_secs(600);
-const DELETE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// After stdin EOF, how long answers still in flight are waited for (with the DELETE: exit within 5 s).
 const DRAIN_AT_EOF: Duration = Duration::from_millis(2500);
-const SESSION_HEADER: &str = "mcp-session-id";
+pub const SESSION_HEADER: &str = "mcp-session-id";
 
 pub struct Options {
     /// The URL as given (for errors) and parsed.
@@ -75,10 +72,12 @@ pub struct Shared {
     pub session_id: Mutex<Option<HeaderValue>>,
     pub authorization: Mutex<Option<HeaderValue>>,
     pub auth: Box<dyn Authorizer>,
-    pub out: mpsc::Sender<Vec<u8>>,
+    pub out: queue::Sender,
+    /// The largest line, SSE event or JSON body read from the server (`--max-line-bytes`).
+    pub limit: usize,
     /// The client's initialize line, replayed when a restarted server forgot the session (404).
-    init_line: Mutex<Option<Bytes>>,
-    reinit: tokio::sync::Mutex<()>,
+    pub init_line: Mutex<Option<Bytes>>,
+    pub reinit: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -106,7 +105,41 @@ impl Shared {
 
     /// Queue a line for the session (false: the session is gone).
     pub async fn send(&self, line: Vec<u8>) -> bool {
-        self.out.send(line).await.is_ok()
+        self.out.send(line).await
+    }
+
+    /// Every `message` event of `stream` to the client as it arrives (`seen` looks at each event first);
+    /// returns why the stream stopped. A line or event past the limit stops it (logged, never buffered).
+    pub async fn forward(
+        &self,
+        stream: &mut events::Stream,
+        mut seen: impl FnMut(&events::Event),
+    ) -> events::End {
+        loop {
+            let event = match stream.next().await {
+                Ok(event) => event,
+                Err(end) => {
+                    if let events::End::TooBig(limit) = end {
+                        tracing::warn!(url = %self.given, limit, "the remote server sent an SSE line or event larger than --max-line-bytes; the stream is dropped");
+                    }
+                    return end;
+                }
+            };
+            seen(&event);
+            if !event.is_message() {
+                continue;
+            }
+            match wire::to_line(&event.data) {
+                Some(line) => {
+                    if !self.send(line).await {
+                        return events::End::Closed;
+                    }
+                }
+                None => {
+                    tracing::warn!("dropping an SSE event of the remote server that is not JSON")
+                }
+            }
+        }
     }
 
     /// Answer request `msg` with the bridge's own error (nothing for a notification or a response).
@@ -168,12 +201,14 @@ async fn run(
     mut bridge_out: DuplexStream,
     mut stop: oneshot::Receiver<()>,
 ) -> u8 {
-    let (out, mut out_rx) = mpsc::channel::<Vec<u8>>(OUT_QUEUE);
+    let (out, mut out_rx) =
+        queue::channel((opts.max_line_bytes.saturating_mul(OUT_QUEUE_LINES)).max(OUT_QUEUE_MIN));
     let writer = tokio::spawn(async move {
-        while let Some(line) = out_rx.recv().await {
+        while let Some((line, room)) = out_rx.recv().await {
             if bridge_out.write_all(&line).await.is_err() {
                 break;
             }
+            drop(room);
         }
         let _ = bridge_out.shutdown().await;
     });
@@ -186,6 +221,7 @@ async fn run(
         authorization: Mutex::new(None),
         auth,
         out,
+        limit: opts.max_line_bytes,
         init_line: Mutex::new(None),
         reinit: tokio::sync::Mutex::new(()),
     });
@@ -275,7 +311,7 @@ async fn run(
         });
         let _ = tokio::time::timeout(ORDER_WINDOW, ready_rx).await;
         if initialized && listener.is_none() {
-            listener = Some(tokio::spawn(listen(shared.clone())).abort_handle());
+            listener = Some(tokio::spawn(session::listen(shared.clone())).abort_handle());
         }
     }
     if let Some(listener) = listener {
@@ -294,309 +330,9 @@ async fn run(
             l.finish(DRAIN_AT_EOF).await;
         }
     }
-    close(&shared, legacy.is_some()).await;
+    session::close(&shared, legacy.is_some()).await;
     drop(shared);
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
     0
 }
 
-/// How a POST ended.
-enum Posted {
-    Done,
-    /// A 4xx other than 401 to the initialize: the server may speak only the legacy transport.
-    Fallback(StatusCode),
-}
-
-async fn post_ready(
-    shared: &Shared,
-    line: Bytes,
-    msg: &wire::Message,
-    ready: oneshot::Sender<()>,
-) -> Posted {
-    let mut ready = Some(ready);
-    post_with(shared, line, msg, false, &mut ready).await
-}
-
-async fn post(shared: &Shared, line: Bytes, msg: &wire::Message, init: bool) -> Posted {
-    post_with(shared, line, msg, init, &mut None).await
-}
-
-async fn post_with(
-    shared: &Shared,
-    line: Bytes,
-    msg: &wire::Message,
-    init: bool,
-    ready: &mut Option<oneshot::Sender<()>>,
-) -> Posted {
-    let mut authorized_once = false;
-    let mut reinitialized = false;
-    loop {
-        let stale = shared.session_id.lock().ok().and_then(|s| s.clone());
-        let sent = shared
-            .request(reqwest::Method::POST, &shared.url, !init)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream")
-            .timeout(POST_TIMEOUT)
-            .body(line.clone())
-            .send()
-            .await;
-        if let Some(ready) = ready.take() {
-            let _ = ready.send(());
-        }
-        let response = match sent {
-            Ok(response) => response,
-            Err(err) => {
-                shared
-                    .fail(
-                        msg,
-                        &format!(
-                            "could not reach the remote MCP server {}: {}",
-                            shared.given,
-                            crate::net::describe(&err)
-                        ),
-                    )
-                    .await;
-                return Posted::Done;
-            }
-        };
-        let status = response.status();
-        if status == StatusCode::UNAUTHORIZED {
-            match shared.reauthorize(&response).await {
-                Ok(true) if !authorized_once => {
-                    authorized_once = true;
-                    continue;
-                }
-                Ok(_) => shared.fail(msg, &unauthorized(&shared.given, None)).await,
-                Err(detail) => {
-                    shared
-                        .fail(msg, &unauthorized(&shared.given, Some(&detail)))
-                        .await
-                }
-            }
-            return Posted::Done;
-        }
-        if status == StatusCode::NOT_FOUND && !init && stale.is_some() && !reinitialized {
-            // The server forgot the session (it restarted): a new one, then this message again.
-            reinitialized = true;
-            if reinitialize(shared, stale).await {
-                continue;
-            }
-        }
-        if init && status.is_client_error() {
-            return Posted::Fallback(status);
-        }
-        if !status.is_success() {
-            shared
-                .fail(
-                    msg,
-                    &format!(
-                        "the remote MCP server {} answered HTTP {status} to {}",
-                        shared.given,
-                        msg.method.as_deref().unwrap_or("a message")
-                    ),
-                )
-                .await;
-            return Posted::Done;
-        }
-        if init {
-            if let Some(id) = response.headers().get(SESSION_HEADER) {
-                if let Ok(mut slot) = shared.session_id.lock() {
-                    *slot = Some(id.clone());
-                }
-            }
-        }
-        read_answer(shared, response, msg).await;
-        return Posted::Done;
-    }
-}
-
-/// Forward a 2xx answer: nothing (202), one JSON body, or every message of an SSE stream as it arrives.
-async fn read_answer(shared: &Shared, response: reqwest::Response, msg: &wire::Message) {
-    let kind = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if response.status() == StatusCode::ACCEPTED {
-        return;
-    }
-    if kind.starts_with("text/event-stream") {
-        forward_events(shared, response.bytes_stream().eventsource()).await;
-        return;
-    }
-    match response.bytes().await {
-        Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {}
-        Ok(body) => match wire::to_line(&body) {
-            Some(line) => {
-                shared.send(line).await;
-            }
-            None => {
-                shared
-                    .fail(
-                        msg,
-                        &format!(
-                            "the remote MCP server {} answered with a body that is not JSON",
-                            shared.given
-                        ),
-                    )
-                    .await
-            }
-        },
-        Err(err) => {
-            shared
-                .fail(
-                    msg,
-                    &format!(
-                        "reading the answer of the remote MCP server {} failed: {}",
-                        shared.given,
-                        crate::net::describe(&err)
-                    ),
-                )
-                .await
-        }
-    }
-}
-
-/// Every `message` event's data as a line; returns the last event id seen (for resumption).
-pub async fn forward_events<S, E>(shared: &Shared, mut events: S) -> Option<String>
-where
-    S: futures_util::Stream<Item = Result<eventsource_stream::Event, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let mut last = None;
-    while let Some(event) = events.next().await {
-        let event = match event {
-            Ok(event) => event,
-            Err(err) => {
-                tracing::debug!(error = %err, "the SSE stream broke");
-                break;
-            }
-        };
-        if !event.id.is_empty() {
-            last = Some(event.id.clone());
-        }
-        if (event.event.is_empty() || event.event == "message") && !event.data.trim().is_empty() {
-            match wire::to_line(event.data.as_bytes()) {
-                Some(line) => {
-                    if !shared.send(line).await {
-                        break;
-                    }
-                }
-                None => {
-                    tracing::warn!("dropping an SSE event of the remote server that is not JSON")
-                }
-            }
-        }
-    }
-    last
-}
-
-/// A new session for a restarted server: the client's initialize again (its answer swallowed), then
-/// `notifications/initialized`. Only one task does it; the others see the new id.
-async fn reinitialize(shared: &Shared, stale: Option<HeaderValue>) -> bool {
-    let _guard = shared.reinit.lock().await;
-    let current = shared.session_id.lock().ok().and_then(|s| s.clone());
-    if current != stale {
-        return true;
-    }
-    let Some(init) = shared.init_line.lock().ok().and_then(|l| l.clone()) else {
-        return false;
-    };
-    tracing::warn!(url = %shared.given, "the remote MCP server forgot the session (404); starting a new one");
-    let response = shared
-        .request(reqwest::Method::POST, &shared.url, false)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/json, text/event-stream")
-        .timeout(POST_TIMEOUT)
-        .body(init)
-        .send()
-        .await;
-    let Ok(response) = response else { return false };
-    if !response.status().is_success() {
-        return false;
-    }
-    let id = response.headers().get(SESSION_HEADER).cloned();
-    let _ = response.bytes().await;
-    if let Ok(mut slot) = shared.session_id.lock() {
-        *slot = id;
-    }
-    let note = Bytes::from_static(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-    let done = shared
-        .request(reqwest::Method::POST, &shared.url, true)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/json, text/event-stream")
-        .body(note)
-        .send()
-        .await;
-    done.is_ok()
-}
-
-/// The GET stream for server-initiated messages, reopened with `Last-Event-ID` when it breaks.
-async fn listen(shared: Arc<Shared>) {
-    let mut last: Option<String> = None;
-    let mut delay = Duration::from_millis(100);
-    loop {
-        let mut req = shared
-            .request(reqwest::Method::GET, &shared.url, true)
-            .header(ACCEPT, "text/event-stream")
-            .timeout(Duration::from_secs(86400));
-        if let Some(id) = &last {
-            req = req.header("last-event-id", id.as_str());
-        }
-        match req.send().await {
-            Ok(response) if response.status() == StatusCode::METHOD_NOT_ALLOWED => {
-                tracing::debug!("the remote server offers no GET stream");
-                return;
-            }
-            Ok(response) if response.status().is_success() => {
-                delay = Duration::from_millis(100);
-                if let Some(id) =
-                    forward_events(&shared, response.bytes_stream().eventsource()).await
-                {
-                    last = Some(id);
-                }
-                if shared.out.is_closed() {
-                    return;
-                }
-            }
-            Ok(response) => tracing::debug!(
-                status = response.status().as_u16(),
-                "the GET stream was refused"
-            ),
-            Err(err) => {
-                tracing::debug!(error = %crate::net::describe(&err), "the GET stream failed")
-            }
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
-}
-
-/// Stdin EOF: end the session at the server (DELETE with the session id), bounded.
-async fn close(shared: &Shared, legacy: bool) {
-    if legacy
-        || shared
-            .session_id
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .is_none()
-    {
-        return;
-    }
-    let deleted = shared
-        .request(reqwest::Method::DELETE, &shared.url, true)
-        .timeout(DELETE_TIMEOUT)
-        .send()
-        .await;
-    match deleted {
-        Ok(response) => tracing::debug!(
-            status = response.status().as_u16(),
-            "ended the remote session"
-        ),
-        Err(err) => {
-            tracing::debug!(error = %crate::net::describe(&err), "could not end the remote session")
-        }
-    }
-}

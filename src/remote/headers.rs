@@ -1,5 +1,6 @@
-//! `--header 'Name: value'`: parsed and checked at start, `${env:X}` replaced from the environment. Values are
-//! secrets (tokens): they are never logged, and errors name the header, not its value.
+//! `--header 'Name: value'`: parsed and checked at start, `${env:X}` replaced from the environment and a
+//! `thoth-secret:NAME` (the whole value, or its end: `Bearer thoth-secret:github/TOKEN`) from the secret
+//! store. Values are secrets (tokens): they are never logged, and errors name the header, not its value.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -11,10 +12,44 @@ pub enum Error {
     Value { name: String, problem: String },
 }
 
+/// `thoth run --url`: `${env:X}` from thoth's environment, `thoth-secret:` references from the store under
+/// `thoth_dir` (opened only when a header refers to it).
+pub fn parse_for_run(
+    headers: &[String],
+    thoth_dir: Option<&std::path::Path>,
+) -> Result<HeaderMap, Error> {
+    let mut store = None;
+    parse_with(headers, |name| std::env::var(name).ok(), |reference| {
+        if store.is_none() {
+            store = Some(crate::secrets::Store::open(thoth_dir).map_err(|e| e.to_string())?);
+        }
+        let store = store.as_ref().ok_or_else(String::new)?;
+        match store.get(reference) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => Err(format!(
+                "the secret {}{reference} is not in the store; set it with: thoth secrets set {reference} --from-stdin",
+                crate::secrets::REFERENCE_PREFIX
+            )),
+            Err(err) => Err(err.to_string()),
+        }
+    })
+}
+
 /// Parse every `--header`, `lookup` giving environment variables (`std::env::var` in `thoth run`).
 pub fn parse(
     headers: &[String],
     lookup: impl Fn(&str) -> Option<String>,
+) -> Result<HeaderMap, Error> {
+    parse_with(headers, lookup, |_| {
+        Err("thoth-secret: references need the secret store".into())
+    })
+}
+
+/// `parse`, with `secret` giving the value of a `thoth-secret:` reference (wiped when dropped).
+pub fn parse_with(
+    headers: &[String],
+    lookup: impl Fn(&str) -> Option<String>,
+    mut secret: impl FnMut(&str) -> Result<crate::secrets::Value, String>,
 ) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();
     for header in headers {
@@ -24,10 +59,19 @@ pub fn parse(
         let name = name.trim();
         let header_name =
             HeaderName::from_bytes(name.as_bytes()).map_err(|_| Error::Shape(shape_of(header)))?;
-        let value = substitute(value.trim(), &lookup).map_err(|problem| Error::Value {
+        let problem = |problem| Error::Value {
             name: name.to_owned(),
             problem,
-        })?;
+        };
+        let mut value: zeroize::Zeroizing<String> =
+            substitute(value.trim(), &lookup).map_err(problem)?.into();
+        if let Some(at) = value.find(crate::secrets::REFERENCE_PREFIX) {
+            let reference = value[at + crate::secrets::REFERENCE_PREFIX.len()..].trim();
+            let resolved = secret(reference).map_err(problem)?;
+            let mut whole = zeroize::Zeroizing::new(value[..at].to_string());
+            whole.push_str(&resolved);
+            value = whole;
+        }
         let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Value {
             name: name.to_owned(),
             problem:
@@ -106,6 +150,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(!err.contains("token-value-here"), "{err}");
+    }
+
+    #[test]
+    fn secret_references_are_resolved_whole_or_at_the_end() {
+        let store = |name: &str| match name {
+            "srv/TOKEN" => Ok(crate::secrets::Value::new("abc".into())),
+            other => Err(format!("no {other}")),
+        };
+        let map = parse_with(
+            &[
+                "Authorization: Bearer thoth-secret:srv/TOKEN".into(),
+                "X-Key: thoth-secret:srv/TOKEN".into(),
+            ],
+            env,
+            store,
+        )
+        .unwrap();
+        assert_eq!(map["authorization"], "Bearer abc");
+        assert_eq!(map["x-key"], "abc");
+        let err = parse_with(&["X-Key: thoth-secret:srv/NOPE".into()], env, store)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("X-Key") && err.contains("srv/NOPE"), "{err}");
+        assert!(parse(&["X: thoth-secret:srv/TOKEN".into()], env).is_err());
     }
 
     proptest! {

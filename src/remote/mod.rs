@@ -2,7 +2,9 @@
 //! HTTP+SSE transport (2024-11-05) to the server and plain JSON-RPC lines to the session through in-memory
 //! pipes, so the router, governance and audit are the ones a stdio server gets.
 //! headers (`--header`, `${env:X}`) | allow (THOTH_ALLOWED_REMOTE_HOSTS) | auth (the 401 hook) |
-//! bridge (Streamable HTTP) | sse (legacy) | wire (JSON-RPC bits the bridge reads and writes).
+//! bridge (the task, its shared state) | post (one POST and its answer) | session (re-initialize, GET stream,
+//! DELETE) | events (bounded SSE reader) | queue (byte-bounded queue to the session) | sse (legacy) |
+//! wire (JSON-RPC bits the bridge reads and writes).
 
 pub mod auth;
 
@@ -19,6 +21,10 @@ pub enum Transport {
 
 pub mod allow;
 pub mod bridge;
+pub mod events;
 pub mod headers;
+pub mod post;
+pub mod queue;
+pub mod session;
 pub mod sse;
 pub mod wire;

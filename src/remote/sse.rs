@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use super::bridge::{self, Shared};
-use super::wire;
+use super::{events, wire};
 
 /// How long the server has to name its endpoint.
 const ENDPOINT_WAIT: Duration = Duration::from_secs(10);
@@ -53,11 +51,11 @@ impl Legacy {
                 response.status()
             ));
         }
-        let mut events = response.bytes_stream().eventsource();
+        let mut events = events::Stream::new(response, shared.limit);
         let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
-            while let Some(Ok(event)) = events.next().await {
+            while let Ok(event) = events.next().await {
                 if event.event == "endpoint" {
-                    return Some(event.data);
+                    return Some(String::from_utf8_lossy(&event.data).into_owned());
                 }
             }
             None
@@ -82,18 +80,17 @@ impl Legacy {
         let owed = Arc::new(watch::channel(HashSet::new()).0);
         let paid = owed.clone();
         // Each answer passing to the client settles its id.
-        let events = events.inspect(move |event| {
-            let Ok(event) = event else { return };
-            if let Ok(msg) = serde_json::from_str::<serde_json::Value>(&event.data) {
+        let settle = move |event: &events::Event| {
+            if let Ok(msg) = serde_json::from_slice::<serde_json::Value>(&event.data) {
                 if msg.get("method").is_none() {
                     if let Some(id) = msg.get("id") {
                         paid.send_if_modified(|owed| owed.remove(&id_key(id)));
                     }
                 }
             }
-        });
+        };
         let stream = tokio::spawn(async move {
-            bridge::forward_events(&forward, events).await;
+            forward.forward(&mut events, settle).await;
             tracing::warn!(url = %forward.given, "the legacy SSE stream of the remote server ended");
         })
         .abort_handle();
