@@ -36,3 +36,7 @@ mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;
 mod wrap_remote;
+mod remote_bounds;
+mod remote_kit;
+mod remote_restart;
+mod remote_stream;
