@@ -45,8 +45,18 @@ fn main() {
         "tools/call to a local Streamable HTTP server, one at a time, {ROUNDS} alternating rounds of {CALLS_PER_ROUND}"
     );
     println!("{:<28} {:>10} {:>10}", "path", "p50 µs", "p90 µs");
-    println!("{:<28} {:>10.1} {:>10.1}", "direct HTTP client", pct(&d, 0.5), pct(&d, 0.9));
-    println!("{:<28} {:>10.1} {:>10.1}", "thoth run --url (block)", pct(&b, 0.5), pct(&b, 0.9));
+    println!(
+        "{:<28} {:>10.1} {:>10.1}",
+        "direct HTTP client",
+        pct(&d, 0.5),
+        pct(&d, 0.9)
+    );
+    println!(
+        "{:<28} {:>10.1} {:>10.1}",
+        "thoth run --url (block)",
+        pct(&b, 0.5),
+        pct(&b, 0.9)
+    );
     println!(
         "bridge / direct: p50 {:.2}x ({:+.1} µs), p90 {:.2}x ({:+.1} µs)",
         pct(&b, 0.5) / pct(&d, 0.5),
@@ -60,7 +70,10 @@ fn main() {
 /// The server: a thread per connection, keep-alive.
 fn serve() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://127.0.0.1:{}/mcp", listener.local_addr().expect("addr").port());
+    let url = format!(
+        "http://127.0.0.1:{}/mcp",
+        listener.local_addr().expect("addr").port()
+    );
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || connection(stream));
@@ -79,7 +92,11 @@ fn connection(stream: TcpStream) {
             "DELETE" => "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_string(),
             _ => "HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n".to_string(),
         };
-        if out.write_all(reply.as_bytes()).and_then(|()| out.flush()).is_err() {
+        if out
+            .write_all(reply.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return;
         }
     }
@@ -110,7 +127,10 @@ fn read_message(reader: &mut impl BufRead, response: bool) -> Option<(String, Ve
     if reader.read_line(&mut first).ok()? == 0 {
         return None;
     }
-    let word = first.split_whitespace().nth(usize::from(response))?.to_string();
+    let word = first
+        .split_whitespace()
+        .nth(usize::from(response))?
+        .to_string();
     let mut length = 0;
     loop {
         let mut line = String::new();
@@ -139,7 +159,12 @@ struct Direct {
 
 impl Direct {
     fn connect(url: &str) -> Direct {
-        let host = url.trim_start_matches("http://").split('/').next().expect("host").to_string();
+        let host = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .expect("host")
+            .to_string();
         let stream = TcpStream::connect(&host).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         let mut d = Direct {
@@ -188,8 +213,23 @@ struct Bridged {
 impl Bridged {
     fn spawn(thoth: &str, url: &str) -> Bridged {
         let mut child = Command::new(thoth)
-            .args(["run", "--agent-id", "bench", "--enforcement-mode", "block", "--approved-scope", "echo"])
-            .args(["--log-level", "warn", "--url", url, "--transport", "streamable-http"])
+            .args([
+                "run",
+                "--agent-id",
+                "bench",
+                "--enforcement-mode",
+                "block",
+                "--approved-scope",
+                "echo",
+            ])
+            .args([
+                "--log-level",
+                "warn",
+                "--url",
+                url,
+                "--transport",
+                "streamable-http",
+            ])
             .env("THOTH_ENV", "dev")
             // A scratch home: thoth keeps its audit log there, not in the user's own ~/.thoth.
             .env("HOME", std::env::temp_dir().join("thoth-bench-home"))
@@ -220,7 +260,11 @@ impl Bridged {
     fn recv(&mut self) {
         self.line.clear();
         let n = self.stdout.read_line(&mut self.line).expect("read");
-        assert!(n > 0 && self.line.contains("\"result\""), "not a result: {}", self.line);
+        assert!(
+            n > 0 && self.line.contains("\"result\""),
+            "not a result: {}",
+            self.line
+        );
     }
 
     fn call(&mut self, data: &str) {

@@ -170,8 +170,17 @@ fn write_watched(out: &mut TcpStream, mut bytes: &[u8], flood: &Flood) -> bool {
                 flood.written.fetch_add(n as u64, Ordering::SeqCst);
                 *flood.blocked.lock().unwrap() = None;
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                flood.blocked.lock().unwrap().get_or_insert_with(Instant::now);
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                flood
+                    .blocked
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(Instant::now);
             }
             Err(_) => return false,
         }
@@ -191,7 +200,8 @@ fn a_get_stream_flooding_a_client_that_does_not_read_is_held_back_and_nothing_is
         if kit::sse_head(out).is_err() || state.done.swap(true, Ordering::SeqCst) {
             return After::Close;
         }
-        out.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+        out.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let pad = "x".repeat(FLOOD_PAD);
         for seq in 0..FLOOD_EVENTS {
             let event = format!(
@@ -217,7 +227,12 @@ fn a_get_stream_flooding_a_client_that_does_not_read_is_held_back_and_nothing_is
             break;
         }
         let peak = peak_rss(b.child.id());
-        assert!(peak <= bound(cap), "thoth grew to {} MiB; stderr:\n{}", peak / MIB, b.stderr());
+        assert!(
+            peak <= bound(cap),
+            "thoth grew to {} MiB; stderr:\n{}",
+            peak / MIB,
+            b.stderr()
+        );
         assert!(
             flood.written.load(Ordering::SeqCst) < total,
             "the whole flood was swallowed while the client read nothing"
@@ -226,7 +241,10 @@ fn a_get_stream_flooding_a_client_that_does_not_read_is_held_back_and_nothing_is
         std::thread::sleep(Duration::from_millis(20));
     }
     let held = flood.written.load(Ordering::SeqCst);
-    assert!(held < total / 2, "{held} of {total} bytes taken while the client read nothing");
+    assert!(
+        held < total / 2,
+        "{held} of {total} bytes taken while the client read nothing"
+    );
     assert!(peak_rss(b.child.id()) <= bound(cap));
     // Now the client reads: every event arrives, once, in order.
     for seq in 0..FLOOD_EVENTS {
@@ -246,10 +264,26 @@ struct Hostile {
 }
 
 const HOSTILE: &[Hostile] = &[
-    Hostile { name: "an endless data line", head: b"data: {\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":\"", endless: b"aaaaaaaaaaaaaaaa" },
-    Hostile { name: "an endless comment", head: b": ", endless: b"comment comment " },
-    Hostile { name: "bytes never reaching a newline", head: b"", endless: b"\x00\x01junk-without-eol" },
-    Hostile { name: "a huge event of many data lines", head: b"event: message\n", endless: b"data: 0123456789abcdef\n" },
+    Hostile {
+        name: "an endless data line",
+        head: b"data: {\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":\"",
+        endless: b"aaaaaaaaaaaaaaaa",
+    },
+    Hostile {
+        name: "an endless comment",
+        head: b": ",
+        endless: b"comment comment ",
+    },
+    Hostile {
+        name: "bytes never reaching a newline",
+        head: b"",
+        endless: b"\x00\x01junk-without-eol",
+    },
+    Hostile {
+        name: "a huge event of many data lines",
+        head: b"event: message\n",
+        endless: b"data: 0123456789abcdef\n",
+    },
 ];
 
 /// Write `head` then `endless` over and over until the peer is gone (or 256 MiB, far past any bound).
@@ -282,16 +316,42 @@ fn hostile_get_streams_are_dropped_at_the_limit_and_the_session_stays_up() {
         b.initialize();
         // The GET stream was opened, poured into, and dropped (thoth hangs up, then tries again).
         let deadline = Instant::now() + Duration::from_secs(60);
-        while log.lock().unwrap().iter().filter(|r| r.method == "GET").count() < 2 {
-            assert!(Instant::now() < deadline, "{}: no second GET; stderr:\n{}", h.name, b.stderr());
+        while log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .count()
+            < 2
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{}: no second GET; stderr:\n{}",
+                h.name,
+                b.stderr()
+            );
             assert!(peak_rss(b.child.id()) <= bound(cap), "{}", h.name);
             std::thread::sleep(Duration::from_millis(20));
         }
         let answer = b.call(2, "ok");
-        assert_eq!(answer["result"]["content"][0]["text"], "ok", "{}: {answer}", h.name);
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "ok",
+            "{}: {answer}",
+            h.name
+        );
         let peak = peak_rss(b.child.id());
-        assert!(peak <= bound(cap), "{}: thoth grew to {} MiB", h.name, peak / MIB);
-        assert!(b.stderr().contains("larger than --max-line-bytes"), "{}: {}", h.name, b.stderr());
+        assert!(
+            peak <= bound(cap),
+            "{}: thoth grew to {} MiB",
+            h.name,
+            peak / MIB
+        );
+        assert!(
+            b.stderr().contains("larger than --max-line-bytes"),
+            "{}: {}",
+            h.name,
+            b.stderr()
+        );
         b.finish();
     }
 }
@@ -317,7 +377,14 @@ fn a_hostile_answer_stream_or_body_fails_that_call_clearly_and_the_next_call_wor
             ("POST", Some("body")) => {
                 let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
                 if out.write_all(head).is_ok() {
-                    pour(out, &Hostile { name: "body", head: b"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"", endless: b"zzzzzzzz" });
+                    pour(
+                        out,
+                        &Hostile {
+                            name: "body",
+                            head: b"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"",
+                            endless: b"zzzzzzzz",
+                        },
+                    );
                 }
                 After::Close
             }
@@ -331,13 +398,28 @@ fn a_hostile_answer_stream_or_body_fails_that_call_clearly_and_the_next_call_wor
     let t = Thoth::new("dev");
     let mut b = Bridge::start(&t, &url, cap);
     b.initialize();
-    for (id, tool, says) in [(2, "stream", "SSE event larger than"), (3, "events", "SSE event larger than"), (4, "body", "body larger than")] {
+    for (id, tool, says) in [
+        (2, "stream", "SSE event larger than"),
+        (3, "events", "SSE event larger than"),
+        (4, "body", "body larger than"),
+    ] {
         let answer = b.call(id, tool);
         let text = answer["error"].to_string();
-        assert!(text.contains(says) && text.contains(&url), "{tool}: {answer}");
-        assert_eq!(b.call(id + 10, "ok")["result"]["content"][0]["text"], "ok", "{tool}");
+        assert!(
+            text.contains(says) && text.contains(&url),
+            "{tool}: {answer}"
+        );
+        assert_eq!(
+            b.call(id + 10, "ok")["result"]["content"][0]["text"],
+            "ok",
+            "{tool}"
+        );
         let peak = peak_rss(b.child.id());
-        assert!(peak <= bound(cap), "{tool}: thoth grew to {} MiB", peak / MIB);
+        assert!(
+            peak <= bound(cap),
+            "{tool}: thoth grew to {} MiB",
+            peak / MIB
+        );
     }
     b.finish();
 }

@@ -41,9 +41,10 @@ fn start(kind: Kind, port: u16) -> Server {
         }
         Kind::Everything => {
             let mut cmd = Command::new("node");
-            cmd.arg(support::cache_dir().join(
-                "npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-            ))
+            cmd.arg(
+                support::cache_dir()
+                    .join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+            )
             .arg("streamableHttp")
             .env("PORT", port.to_string());
             (cmd, "listening")
@@ -60,7 +61,10 @@ fn start(kind: Kind, port: u16) -> Server {
     let mut line = String::new();
     while !line.contains(ready) {
         line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "the server did not start");
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the server did not start"
+        );
     }
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
     Server { child }
@@ -88,7 +92,11 @@ fn restart_mid_session(kind: Kind, expected: impl Fn(&str) -> String) {
     assert!(init["result"]["serverInfo"].is_object(), "{init}");
     s.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
     let (first, _) = echo(&mut s, 2, "before");
-    assert_eq!(first["result"]["content"][0]["text"], expected("before"), "{first}");
+    assert_eq!(
+        first["result"]["content"][0]["text"],
+        expected("before"),
+        "{first}"
+    );
 
     // The restart: the old process is gone (its sessions with it), a new one listens on the same port.
     let _ = server.child.kill();
@@ -96,19 +104,34 @@ fn restart_mid_session(kind: Kind, expected: impl Fn(&str) -> String) {
     server = start(kind, port);
 
     let (after, others) = echo(&mut s, 3, "after");
-    assert_eq!(after["result"]["content"][0]["text"], expected("after"), "{after}\n{}", s.stderr());
+    assert_eq!(
+        after["result"]["content"][0]["text"],
+        expected("after"),
+        "{after}\n{}",
+        s.stderr()
+    );
     assert!(after.get("error").is_none());
     // No error of any kind reached the client, and the swallowed re-initialize answer did not either.
     for m in &others {
-        assert!(m.get("error").is_none() && m.get("result").is_none(), "stray frame {m}");
+        assert!(
+            m.get("error").is_none() && m.get("result").is_none(),
+            "stray frame {m}"
+        );
     }
     let listed = s.request(json!(4), "tools/list", json!({}));
-    assert!(listed["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()), "{listed}");
+    assert!(
+        listed["result"]["tools"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{listed}"
+    );
     assert!(s.stderr().contains("forgot the session"), "{}", s.stderr());
 
     s.close_stdin();
     let started = Instant::now();
-    let status = s.wait_timeout(Duration::from_secs(5)).expect("exit within 5 s");
+    let status = s
+        .wait_timeout(Duration::from_secs(5))
+        .expect("exit within 5 s");
     assert!(status.success(), "{status:?}: {}", s.stderr());
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(server);

@@ -32,15 +32,31 @@ fn scripted(req: &Request, out: &mut TcpStream) -> After {
         "POST" => {
             let msg = req.json();
             match msg["method"].as_str() {
-                Some("initialize") => kit::json(out, Some(SESSION), &kit::init_result(&msg["id"], "scripted")),
+                Some("initialize") => kit::json(
+                    out,
+                    Some(SESSION),
+                    &kit::init_result(&msg["id"], "scripted"),
+                ),
                 Some("tools/call") => {
                     // Answered as an SSE stream: a progress notification, then the response.
                     let _ = kit::sse_head(out);
-                    let _ = kit::sse_event(out, None, &json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}));
-                    let _ = kit::sse_event(out, None, &json!({"jsonrpc":"2.0","id":msg["id"],"result":{"content":[{"type":"text","text":"streamed"}]}}));
+                    let _ = kit::sse_event(
+                        out,
+                        None,
+                        &json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"p","progress":1}}),
+                    );
+                    let _ = kit::sse_event(
+                        out,
+                        None,
+                        &json!({"jsonrpc":"2.0","id":msg["id"],"result":{"content":[{"type":"text","text":"streamed"}]}}),
+                    );
                     return After::Close;
                 }
-                Some(_) if !msg["id"].is_null() => kit::json(out, None, &json!({"jsonrpc":"2.0","id":msg["id"],"result":{}})),
+                Some(_) if !msg["id"].is_null() => kit::json(
+                    out,
+                    None,
+                    &json!({"jsonrpc":"2.0","id":msg["id"],"result":{}}),
+                ),
                 _ => kit::reply(out, "202 Accepted", &[], b""),
             }
             After::KeepAlive
@@ -94,11 +110,16 @@ fn set_secret(t: &Thoth, name: &str, value: &str) {
         .write_all(value.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
-fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_headers_go_on_every_request() {
+fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_headers_go_on_every_request(
+) {
     let (url, log) = kit::serve(scripted);
     let t = Thoth::new("dev");
     set_secret(&t, "bars/TOKEN", "sekrit-from-the-store");
@@ -124,24 +145,40 @@ fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_header
         let m = s.recv();
         match m["method"].as_str() {
             Some("roots/list") => roots = Some(m),
-            Some("notifications/message") => seqs.push(m["params"]["data"]["seq"].as_u64().unwrap()),
+            Some("notifications/message") => {
+                seqs.push(m["params"]["data"]["seq"].as_u64().unwrap())
+            }
             _ => panic!("unexpected frame {m}"),
         }
     }
-    assert_eq!(seqs, (2..=LAST).collect::<Vec<_>>(), "lost or doubled events");
+    assert_eq!(
+        seqs,
+        (2..=LAST).collect::<Vec<_>>(),
+        "lost or doubled events"
+    );
     let roots = roots.expect("the roots/list request of the GET stream");
     // The client's answer (to the id thoth gave the request) is POSTed back as "r1" with the session id.
     s.send(&json!({"jsonrpc":"2.0","id":roots["id"],"result":{"roots":[]}}));
     // A call answered as an SSE stream: the progress first, then the answer.
     s.send(&json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}));
     let (answer, before) = s.recv_until_id(&json!(2));
-    assert_eq!(answer["result"]["content"][0]["text"], "streamed", "{answer}");
-    assert!(before.iter().any(|m| m["method"] == "notifications/progress"), "{before:?}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "streamed",
+        "{answer}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|m| m["method"] == "notifications/progress"),
+        "{before:?}"
+    );
     s.expect_silence(Duration::from_millis(300));
 
     s.close_stdin();
     let started = Instant::now();
-    let status = s.wait_timeout(Duration::from_secs(5)).expect("exit within 5 s");
+    let status = s
+        .wait_timeout(Duration::from_secs(5))
+        .expect("exit within 5 s");
     assert!(status.success(), "{status:?}: {}", s.stderr());
     assert!(started.elapsed() < Duration::from_secs(5));
 
@@ -149,7 +186,11 @@ fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_header
     let gets: Vec<&Request> = log.iter().filter(|r| r.method == "GET").collect();
     assert!(gets.len() >= 2, "{gets:?}");
     assert_eq!(gets[0].header("last-event-id"), None);
-    assert_eq!(gets[1].header("last-event-id"), Some("5"), "resumed from the last event id");
+    assert_eq!(
+        gets[1].header("last-event-id"),
+        Some("5"),
+        "resumed from the last event id"
+    );
     let answered = log
         .iter()
         .find(|r| r.method == "POST" && r.json()["id"] == "r1")
@@ -161,7 +202,12 @@ fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_header
     assert_eq!(deletes[0].header("mcp-session-id"), Some(SESSION));
     // The headers on every request, the secret resolved from the store; the session id on all but initialize.
     for r in &log {
-        assert_eq!(r.header("x-team"), Some("bars"), "{} without X-Team", r.method);
+        assert_eq!(
+            r.header("x-team"),
+            Some("bars"),
+            "{} without X-Team",
+            r.method
+        );
         assert_eq!(
             r.header("authorization"),
             Some("Bearer sekrit-from-the-store"),
@@ -169,7 +215,13 @@ fn the_get_stream_is_resumed_with_last_event_id_its_requests_answered_and_header
             r.method
         );
         let init = r.json()["method"] == "initialize";
-        assert_eq!(r.header("mcp-session-id").is_none(), init, "{} {:?}", r.method, r.json());
+        assert_eq!(
+            r.header("mcp-session-id").is_none(),
+            init,
+            "{} {:?}",
+            r.method,
+            r.json()
+        );
     }
     for method in ["POST", "GET", "DELETE"] {
         assert!(log.iter().any(|r| r.method == method), "no {method}");
@@ -182,11 +234,20 @@ fn a_missing_header_secret_is_refused_on_initialize_naming_it_and_no_request_is_
     let (url, log) = kit::serve(scripted);
     let t = Thoth::new("dev");
     let mut cmd = t.command();
-    cmd.args(["run", "--url", &url, "--header", "X-Key: thoth-secret:bars/NOPE"]);
+    cmd.args([
+        "run",
+        "--url",
+        &url,
+        "--header",
+        "X-Key: thoth-secret:bars/NOPE",
+    ]);
     let mut s = support::Session::spawn(cmd);
     let init = s.request(json!(1), "initialize", init_params());
     let text = init["error"].to_string();
-    assert!(text.contains("X-Key") && text.contains("bars/NOPE"), "{init}");
+    assert!(
+        text.contains("X-Key") && text.contains("bars/NOPE"),
+        "{init}"
+    );
     s.close_stdin();
     let status = s.wait_timeout(support::TIMEOUT).expect("exit");
     assert!(!status.success());

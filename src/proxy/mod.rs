@@ -351,8 +351,9 @@ fn remote_bridge(
     // `parsed` passed THOTH_ALLOWED_REMOTE_HOSTS in `prepare`, before the runtime-user check.
     let given = args.url.clone().unwrap_or_else(|| parsed.to_string());
     let url = given.as_str();
-    let headers = crate::remote::headers::parse_for_run(&args.headers, settings.thoth_dir.as_deref())
-        .map_err(|e| Error::Remote(e.to_string()))?;
+    let headers =
+        crate::remote::headers::parse_for_run(&args.headers, settings.thoth_dir.as_deref())
+            .map_err(|e| Error::Remote(e.to_string()))?;
     let timeouts = crate::net::Timeouts {
         connect: Duration::from_secs(10),
         total: Duration::from_secs(86400),

@@ -335,4 +335,3 @@ async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
     0
 }
-

@@ -134,7 +134,9 @@ impl Parser {
                 self.has_data = true;
             }
             b"event" => self.pending.event = String::from_utf8_lossy(value).into_owned(),
-            b"id" if !value.contains(&0) => self.last_id = String::from_utf8_lossy(value).into_owned(),
+            b"id" if !value.contains(&0) => {
+                self.last_id = String::from_utf8_lossy(value).into_owned()
+            }
             _ => {}
         }
         Ok(())

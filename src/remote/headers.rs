@@ -19,12 +19,15 @@ pub fn parse_for_run(
     thoth_dir: Option<&std::path::Path>,
 ) -> Result<HeaderMap, Error> {
     let mut store = None;
-    parse_with(headers, |name| std::env::var(name).ok(), |reference| {
-        if store.is_none() {
-            store = Some(crate::secrets::Store::open(thoth_dir).map_err(|e| e.to_string())?);
-        }
-        let store = store.as_ref().ok_or_else(String::new)?;
-        match store.get(reference) {
+    parse_with(
+        headers,
+        |name| std::env::var(name).ok(),
+        |reference| {
+            if store.is_none() {
+                store = Some(crate::secrets::Store::open(thoth_dir).map_err(|e| e.to_string())?);
+            }
+            let store = store.as_ref().ok_or_else(String::new)?;
+            match store.get(reference) {
             Ok(Some(value)) => Ok(value),
             Ok(None) => Err(format!(
                 "the secret {}{reference} is not in the store; set it with: thoth secrets set {reference} --from-stdin",
@@ -32,7 +35,8 @@ pub fn parse_for_run(
             )),
             Err(err) => Err(err.to_string()),
         }
-    })
+        },
+    )
 }
 
 /// Parse every `--header`, `lookup` giving environment variables (`std::env::var` in `thoth run`).

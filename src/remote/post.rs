@@ -195,4 +195,3 @@ async fn read_answer(shared: &Shared, response: reqwest::Response, msg: &wire::M
         }
     }
 }
-

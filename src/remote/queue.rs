@@ -21,7 +21,9 @@ pub struct Receiver {
 
 /// A queue holding at most `budget` bytes (a line larger than that is let through alone).
 pub fn channel(budget: usize) -> (Sender, Receiver) {
-    let budget = u32::try_from(budget.max(1)).unwrap_or(u32::MAX >> 3).min(u32::MAX >> 3);
+    let budget = u32::try_from(budget.max(1))
+        .unwrap_or(u32::MAX >> 3)
+        .min(u32::MAX >> 3);
     let room = Arc::new(Semaphore::new(budget as usize));
     let (tx, rx) = mpsc::unbounded_channel();
     (
@@ -37,7 +39,9 @@ pub fn channel(budget: usize) -> (Sender, Receiver) {
 impl Sender {
     /// Queue a line once there is room; false when the receiver is gone.
     pub async fn send(&self, line: Vec<u8>) -> bool {
-        let cost = u32::try_from(line.len()).unwrap_or(u32::MAX).clamp(1, self.budget);
+        let cost = u32::try_from(line.len())
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget);
         let Ok(permit) = self.room.clone().acquire_many_owned(cost).await else {
             return false;
         };

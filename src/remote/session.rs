@@ -94,7 +94,10 @@ pub async fn listen(shared: Arc<Shared>) {
             }
             Ok(response)
                 if current.is_some()
-                    && matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST) =>
+                    && matches!(
+                        response.status(),
+                        StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST
+                    ) =>
             {
                 // The server restarted while the client was idle: a new session, so its messages still come.
                 if forgot(response).await {
@@ -120,9 +123,15 @@ pub async fn listen(shared: Arc<Shared>) {
 pub async fn forgot(mut response: reqwest::Response) -> bool {
     match response.status() {
         StatusCode::NOT_FOUND => true,
-        StatusCode::BAD_REQUEST => events::read_body(&mut response, 64 * 1024)
-            .await
-            .is_ok_and(|body| String::from_utf8_lossy(&body).to_ascii_lowercase().contains("session")),
+        StatusCode::BAD_REQUEST => {
+            events::read_body(&mut response, 64 * 1024)
+                .await
+                .is_ok_and(|body| {
+                    String::from_utf8_lossy(&body)
+                        .to_ascii_lowercase()
+                        .contains("session")
+                })
+        }
         _ => false,
     }
 }
