@@ -328,7 +328,8 @@ async fn post_with(
     init: bool,
     ready: &mut Option<oneshot::Sender<()>>,
 ) -> Posted {
-    let mut authorized_once = false;
+    // A kept token refused, its refresh, then a sign-in: at most this many credentials per message.
+    let mut authorizations = 0u8;
     let mut reinitialized = false;
     loop {
         let stale = shared.session_id.lock().ok().and_then(|s| s.clone());
@@ -362,8 +363,8 @@ async fn post_with(
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
             match shared.reauthorize(&response).await {
-                Ok(true) if !authorized_once => {
-                    authorized_once = true;
+                Ok(true) if authorizations < 3 => {
+                    authorizations += 1;
                     continue;
                 }
                 Ok(_) => shared.fail(msg, &unauthorized(&shared.given, None)).await,
