@@ -28,6 +28,7 @@ mod mdm;
 mod packages;
 mod remote;
 mod remote_governed;
+mod remote_oauth;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;

@@ -10,6 +10,9 @@ use std::pin::Pin;
 pub struct Challenge {
     /// The server URL as given to `--url`.
     pub url: String,
+    /// The `Authorization` value the refused request carried (None: none was sent). An authorizer tells a
+    /// refused token (refresh it) from one already replaced by a concurrent request's 401 (use the new one).
+    pub sent: Option<String>,
     /// The 401's `WWW-Authenticate` header values, as sent (may name `resource_metadata=...`).
     pub www_authenticate: Vec<String>,
 }

@@ -123,9 +123,15 @@ impl Shared {
     }
 
     /// A 401: ask the authorizer for a credential; true if there is a new one to retry with.
-    pub async fn reauthorize(&self, response: &reqwest::Response) -> Result<bool, String> {
+    /// `sent`: the Authorization the refused request carried.
+    pub async fn reauthorize(
+        &self,
+        response: &reqwest::Response,
+        sent: Option<HeaderValue>,
+    ) -> Result<bool, String> {
         let challenge = Challenge {
             url: self.given.clone(),
+            sent: sent.and_then(|v| v.to_str().ok().map(str::to_owned)),
             www_authenticate: response
                 .headers()
                 .get_all(WWW_AUTHENTICATE)
@@ -333,6 +339,7 @@ async fn post_with(
     let mut reinitialized = false;
     loop {
         let stale = shared.session_id.lock().ok().and_then(|s| s.clone());
+        let sent_auth = shared.authorization.lock().ok().and_then(|a| a.clone());
         let sent = shared
             .request(reqwest::Method::POST, &shared.url, !init)
             .header(CONTENT_TYPE, "application/json")
@@ -362,7 +369,7 @@ async fn post_with(
         };
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
-            match shared.reauthorize(&response).await {
+            match shared.reauthorize(&response, sent_auth).await {
                 Ok(true) if authorizations < 3 => {
                     authorizations += 1;
                     continue;

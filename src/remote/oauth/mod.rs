@@ -67,7 +67,12 @@ impl OAuth {
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if let Some(current) = state.current.clone() {
-            let refused = state.given.as_deref() == Some(current.access_token.as_str());
+            let bearer = format!("Bearer {}", current.access_token);
+            let refused = challenge.sent.as_deref() == Some(bearer.as_str());
+            if challenge.sent.is_some() && !refused && state.given.is_some() {
+                // Another request's 401 already replaced the token this one carried.
+                return Ok(Some(bearer));
+            }
             if !refused && !current.is_expired(now) {
                 tracing::debug!(url = %challenge.url, "using the kept OAuth token");
                 return Ok(Some(give(&mut state, current)));
