@@ -69,7 +69,9 @@ impl Server {
                 .block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                     loop {
-                        let Ok((tcp, _)) = listener.accept().await else { continue };
+                        let Ok((tcp, _)) = listener.accept().await else {
+                            continue;
+                        };
                         let (state, base) = (shared.clone(), b.clone());
                         tokio::spawn(async move {
                             let service = hyper::service::service_fn(move |r| {
@@ -120,7 +122,10 @@ fn reply(status: u16, body: Value) -> Response<Full<Bytes>> {
 
 fn token_error(s: &mut Idp, why: &str) -> Response<Full<Bytes>> {
     s.refused.push(why.to_owned());
-    reply(400, json!({"error": "invalid_grant", "error_description": why}))
+    reply(
+        400,
+        json!({"error": "invalid_grant", "error_description": why}),
+    )
 }
 
 async fn answer(
@@ -129,7 +134,11 @@ async fn answer(
     state: Arc<Mutex<Idp>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
     let path = parts.uri.path().to_owned();
     let method = parts.method.as_str().to_owned();
     let mut s = state.lock().unwrap();
@@ -173,7 +182,10 @@ async fn answer(
             s.serial += 1;
             let id = format!("dyn-client-{}", s.serial);
             s.clients.insert(id.clone());
-            reply(201, json!({"client_id": id, "redirect_uris": asked["redirect_uris"]}))
+            reply(
+                201,
+                json!({"client_id": id, "redirect_uris": asked["redirect_uris"]}),
+            )
         }
         ("GET", "/as/authorize") => authorize(&mut s, &params, &resource),
         ("POST", "/as/token") => token(&mut s, &params, &resource),
@@ -239,7 +251,8 @@ fn mcp(
 fn authorize(s: &mut Idp, p: &BTreeMap<String, String>, resource: &str) -> Response<Full<Bytes>> {
     let get = |k: &str| p.get(k).cloned().unwrap_or_default();
     let redirect = get("redirect_uri");
-    let client_known = s.clients.contains(&get("client_id")) || get("client_id") == "pre-registered";
+    let client_known =
+        s.clients.contains(&get("client_id")) || get("client_id") == "pre-registered";
     if get("response_type") != "code"
         || get("code_challenge_method") != "S256"
         || get("code_challenge").len() != 43
@@ -252,7 +265,10 @@ fn authorize(s: &mut Idp, p: &BTreeMap<String, String>, resource: &str) -> Respo
     }
     s.serial += 1;
     let code = format!("code-{}", s.serial);
-    s.codes.insert(code.clone(), (get("code_challenge"), redirect.clone(), get("client_id")));
+    s.codes.insert(
+        code.clone(),
+        (get("code_challenge"), redirect.clone(), get("client_id")),
+    );
     let location = format!(
         "{redirect}?code={code}&state={}",
         url::form_urlencoded::byte_serialize(get("state").as_bytes()).collect::<String>()
@@ -313,7 +329,11 @@ fn token(s: &mut Idp, p: &BTreeMap<String, String>, resource: &str) -> Response<
 fn browser(t: &Thoth) -> (PathBuf, PathBuf) {
     let script = t.home.path().join("browser.sh");
     let opened = t.home.path().join("opened");
-    std::fs::write(&script, format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display())).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -344,7 +364,9 @@ fn wait_opened(opened: &Path, n: usize) -> String {
 
 fn session(t: &Thoth, script: &Path, extra: &[&str], env: &[(&str, &str)]) -> support::Session {
     let mut cmd = t.command();
-    cmd.env("BROWSER", script).args(["run", "--transport", "streamable-http"]).args(extra);
+    cmd.env("BROWSER", script)
+        .args(["run", "--transport", "streamable-http"])
+        .args(extra);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -361,7 +383,11 @@ fn follow(authorization_url: &str) -> (u16, String) {
 }
 
 fn query(url: &str) -> BTreeMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 /// Every file under `dir` but `except`, as text.
@@ -371,7 +397,9 @@ fn files_text(dir: &Path, except: &Path, out: &mut String) {
         if path.is_dir() {
             files_text(&path, except, out);
         } else if path != except {
-            out.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()));
+            out.push_str(&String::from_utf8_lossy(
+                &std::fs::read(&path).unwrap_or_default(),
+            ));
         }
     }
 }
@@ -390,7 +418,11 @@ fn token_file(home: &Path, token: &str) -> PathBuf {
             }
         }
     }
-    assert_eq!(found.len(), 1, "the token is kept in exactly one file: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "the token is kept in exactly one file: {found:?}"
+    );
     found.remove(0)
 }
 
@@ -399,11 +431,19 @@ fn signed_in_session(server: &Server, t: &Thoth, script: &Path, opened: &Path) -
     let mut s = session(t, script, &["--url", &url], &[]);
     s.send(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":init_params()}));
     let authorization = wait_opened(opened, 1);
-    assert!(s.stderr().contains(&authorization), "the URL is printed on stderr too");
+    assert!(
+        s.stderr().contains(&authorization),
+        "the URL is printed on stderr too"
+    );
     let (status, _) = follow(&authorization);
     assert_eq!(status, 200);
     let (init, _) = s.recv_until_id(&json!(1));
-    assert_eq!(init["result"]["serverInfo"]["name"], "oauthed", "{init}\n{}", s.stderr());
+    assert_eq!(
+        init["result"]["serverInfo"]["name"],
+        "oauthed",
+        "{init}\n{}",
+        s.stderr()
+    );
     s
 }
 
@@ -422,10 +462,21 @@ fn a_browser_sign_in_with_pkce_and_resource_bridges_calls_and_a_second_run_reuse
     assert!(asked["client_id"].starts_with("dyn-client-"), "{asked:?}");
     let exchange = &server.grants("authorization_code")[0];
     assert_eq!(exchange["resource"], url);
-    assert!(server.idp().refused.is_empty(), "{:?}", server.idp().refused);
+    assert!(
+        server.idp().refused.is_empty(),
+        "{:?}",
+        server.idp().refused
+    );
     s.send(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
-    let call = s.request(json!(2), "tools/call", json!({"name": "echo", "arguments": {}}));
-    assert_eq!(call["result"]["content"][0]["text"], "called echo", "{call}");
+    let call = s.request(
+        json!(2),
+        "tools/call",
+        json!({"name": "echo", "arguments": {}}),
+    );
+    assert_eq!(
+        call["result"]["content"][0]["text"], "called echo",
+        "{call}"
+    );
     let access = server.idp().issued[0].clone();
     let bearer = format!("Bearer {access}");
     assert!(server
@@ -435,7 +486,11 @@ fn a_browser_sign_in_with_pkce_and_resource_bridges_calls_and_a_second_run_reuse
         .any(|(auth, m)| m == "tools/call" && auth.as_deref() == Some(bearer.as_str())));
     let stdout = s.drain_frames();
     s.close_stdin();
-    assert!(s.wait_timeout(support::TIMEOUT).expect("exit").success(), "{}", s.stderr());
+    assert!(
+        s.wait_timeout(support::TIMEOUT).expect("exit").success(),
+        "{}",
+        s.stderr()
+    );
 
     // Kept 0600, and nowhere else: not on stdout, stderr, the log or any other file.
     let kept = token_file(t.home.path(), &access);
@@ -455,7 +510,12 @@ fn a_browser_sign_in_with_pkce_and_resource_bridges_calls_and_a_second_run_reuse
     // A second run: the kept token, no browser, no new grant.
     let mut s = session(&t, &script, &["--url", &url], &[]);
     let init = s.request(json!(1), "initialize", init_params());
-    assert_eq!(init["result"]["serverInfo"]["name"], "oauthed", "{init}\n{}", s.stderr());
+    assert_eq!(
+        init["result"]["serverInfo"]["name"],
+        "oauthed",
+        "{init}\n{}",
+        s.stderr()
+    );
     s.close_stdin();
     assert!(s.wait_timeout(support::TIMEOUT).expect("exit").success());
     assert_eq!(opened_urls(&opened).len(), 1, "no second browser sign-in");
@@ -475,11 +535,19 @@ fn an_expiring_token_is_refreshed_before_use_and_a_refused_one_after_the_401() {
     let mut s = signed_in_session(&server, &t, &script, &opened);
     s.close_stdin();
     assert!(s.wait_timeout(support::TIMEOUT).expect("exit").success());
-    assert!(server.requests_to("/prm-doc").len() == 1, "the header's resource_metadata is used");
+    assert!(
+        server.requests_to("/prm-doc").len() == 1,
+        "the header's resource_metadata is used"
+    );
 
     let mut s = session(&t, &script, &["--url", &url], &[]);
     let init = s.request(json!(1), "initialize", init_params());
-    assert_eq!(init["result"]["serverInfo"]["name"], "oauthed", "{init}\n{}", s.stderr());
+    assert_eq!(
+        init["result"]["serverInfo"]["name"],
+        "oauthed",
+        "{init}\n{}",
+        s.stderr()
+    );
     let refreshes = server.grants("refresh_token");
     assert_eq!(refreshes.len(), 1, "refreshed before use");
     assert_eq!(refreshes[0]["resource"], url);
@@ -487,8 +555,17 @@ fn an_expiring_token_is_refreshed_before_use_and_a_refused_one_after_the_401() {
 
     // The server revokes every access token: the next call's 401 is answered by a refresh, then the call.
     server.idp().live_access.clear();
-    let call = s.request(json!(2), "tools/call", json!({"name": "echo", "arguments": {}}));
-    assert_eq!(call["result"]["content"][0]["text"], "called echo", "{call}\n{}", s.stderr());
+    let call = s.request(
+        json!(2),
+        "tools/call",
+        json!({"name": "echo", "arguments": {}}),
+    );
+    assert_eq!(
+        call["result"]["content"][0]["text"],
+        "called echo",
+        "{call}\n{}",
+        s.stderr()
+    );
     assert_eq!(server.grants("refresh_token").len(), 2);
     assert_eq!(opened_urls(&opened).len(), 1, "no new browser sign-in");
     s.close_stdin();
@@ -496,7 +573,11 @@ fn an_expiring_token_is_refreshed_before_use_and_a_refused_one_after_the_401() {
     let issued = server.idp().issued.clone();
     let newest = issued[issued.len() - 2].clone();
     token_file(t.home.path(), &newest);
-    assert!(server.idp().refused.is_empty(), "{:?}", server.idp().refused);
+    assert!(
+        server.idp().refused.is_empty(),
+        "{:?}",
+        server.idp().refused
+    );
 }
 
 #[test]
@@ -513,11 +594,21 @@ fn a_callback_with_another_state_is_refused_and_its_code_never_used() {
     let location = location.unwrap();
     let mut forged = url::Url::parse(&location).unwrap();
     let state = query(&location)["state"].clone();
-    for bad_state in ["", "x", &state[1..], &format!("{state}x"), &state.to_uppercase()] {
+    for bad_state in [
+        "",
+        "x",
+        &state[1..],
+        &format!("{state}x"),
+        &state.to_uppercase(),
+    ] {
         if bad_state == state {
             continue;
         }
-        forged.query_pairs_mut().clear().append_pair("code", "forged-code").append_pair("state", bad_state);
+        forged
+            .query_pairs_mut()
+            .clear()
+            .append_pair("code", "forged-code")
+            .append_pair("state", bad_state);
         let (status, _, body) = browser_get(forged.as_str());
         assert_eq!(status, 400, "{body}");
     }
@@ -526,14 +617,24 @@ fn a_callback_with_another_state_is_refused_and_its_code_never_used() {
     assert_eq!(status, 200);
     let (init, _) = s.recv_until_id(&json!(1));
     assert_eq!(init["result"]["serverInfo"]["name"], "oauthed", "{init}");
-    assert!(server.grants("authorization_code").iter().all(|p| p["code"] != "forged-code"));
+    assert!(server
+        .grants("authorization_code")
+        .iter()
+        .all(|p| p["code"] != "forged-code"));
     assert_eq!(server.grants("authorization_code").len(), 1);
     s.close_stdin();
     assert!(s.wait_timeout(support::TIMEOUT).is_some());
 }
 
 /// Initialize's error, the browser never opened.
-fn refused(t: &Thoth, script: &Path, opened: &Path, url: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
+fn refused(
+    t: &Thoth,
+    script: &Path,
+    opened: &Path,
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> String {
     let mut flags = vec!["--url", url];
     flags.extend_from_slice(extra);
     let mut s = session(t, script, &flags, env);
@@ -551,8 +652,18 @@ fn no_sign_in_without_a_browser_without_s256_or_without_a_client_id_and_initiali
     let server = Server::start(|_| {});
     let t = Thoth::new("dev");
     let (script, opened) = browser(&t);
-    let text = refused(&t, &script, &opened, &server.url(), &[], &[("THOTH_OAUTH_NONINTERACTIVE", "1")]);
-    assert!(text.contains("THOTH_OAUTH_NONINTERACTIVE") && text.contains("Authorization: Bearer"), "{text}");
+    let text = refused(
+        &t,
+        &script,
+        &opened,
+        &server.url(),
+        &[],
+        &[("THOTH_OAUTH_NONINTERACTIVE", "1")],
+    );
+    assert!(
+        text.contains("THOTH_OAUTH_NONINTERACTIVE") && text.contains("Authorization: Bearer"),
+        "{text}"
+    );
     assert!(server.requests_to("/as/authorize").is_empty());
 
     let server = Server::start(|s| s.no_s256 = true);
@@ -564,7 +675,12 @@ fn no_sign_in_without_a_browser_without_s256_or_without_a_client_id_and_initiali
     assert!(text.contains("--oauth-client-id"), "{text}");
     // With a client id registered there, the sign-in runs as that client.
     let url = server.url();
-    let mut s = session(&t, &script, &["--url", &url, "--oauth-client-id", "pre-registered"], &[]);
+    let mut s = session(
+        &t,
+        &script,
+        &["--url", &url, "--oauth-client-id", "pre-registered"],
+        &[],
+    );
     s.send(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":init_params()}));
     let authorization = wait_opened(&opened, 1);
     assert_eq!(query(&authorization)["client_id"], "pre-registered");

@@ -45,7 +45,10 @@ impl Authorizer for NoAuth {
 
 /// The authorizer `thoth run --url` uses: OAuth 2.1 (`remote::oauth`), with the authorization server's own
 /// HTTP client (the hardened one, its timeouts). Without that client, only the static headers.
-pub fn for_run(settings: &crate::settings::Settings, client_id: Option<&str>) -> Box<dyn Authorizer> {
+pub fn for_run(
+    settings: &crate::settings::Settings,
+    client_id: Option<&str>,
+) -> Box<dyn Authorizer> {
     let http = match crate::auth::oauth::http(settings) {
         Ok(http) => http,
         Err(err) => {
@@ -56,7 +59,10 @@ pub fn for_run(settings: &crate::settings::Settings, client_id: Option<&str>) ->
     Box::new(super::oauth::OAuth::new(super::oauth::Config {
         http,
         thoth_dir: settings.thoth_dir.clone(),
-        client_id: client_id.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
+        client_id: client_id
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
         no_browser: super::oauth::no_browser(|name| std::env::var(name).ok()),
         open: crate::platform::opener::open,
     }))

@@ -98,7 +98,9 @@ pub fn resource_metadata_urls(server: &url::Url, from_header: Option<&str>) -> V
     let origin = server.origin().ascii_serialization();
     let path = server.path().trim_end_matches('/');
     if !path.is_empty() {
-        out.push(format!("{origin}/.well-known/oauth-protected-resource{path}"));
+        out.push(format!(
+            "{origin}/.well-known/oauth-protected-resource{path}"
+        ));
     }
     out.push(format!("{origin}/.well-known/oauth-protected-resource"));
     out
@@ -149,7 +151,12 @@ pub async fn discover(
     www_authenticate: &[String],
 ) -> Result<Found, Failed> {
     let params = bearer_params(www_authenticate);
-    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let from_header = param("resource_metadata");
     let mut tried = Vec::new();
     let mut found = None;
@@ -255,10 +262,15 @@ mod tests {
     #[test]
     fn bearer_parameters_are_read_quoted_or_not_among_other_challenges() {
         assert_eq!(
-            one(r#"Bearer realm="mcp", resource_metadata="https://x.example/.well-known/oauth-protected-resource", scope="a b""#),
+            one(
+                r#"Bearer realm="mcp", resource_metadata="https://x.example/.well-known/oauth-protected-resource", scope="a b""#
+            ),
             vec![
                 ("realm".into(), "mcp".into()),
-                ("resource_metadata".into(), "https://x.example/.well-known/oauth-protected-resource".into()),
+                (
+                    "resource_metadata".into(),
+                    "https://x.example/.well-known/oauth-protected-resource".into()
+                ),
                 ("scope".into(), "a b".into()),
             ]
         );

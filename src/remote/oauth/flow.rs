@@ -55,7 +55,12 @@ pub async fn register(
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| format!("the client registration at {endpoint} failed: {}", crate::net::describe(&e)))?;
+        .map_err(|e| {
+            format!(
+                "the client registration at {endpoint} failed: {}",
+                crate::net::describe(&e)
+            )
+        })?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!(
@@ -63,11 +68,17 @@ pub async fn register(
             status.as_u16()
         ));
     }
-    let bytes = response.bytes().await.map_err(|e| crate::net::describe(&e))?;
-    let registered: Registered = serde_json::from_slice(&bytes)
-        .map_err(|_| format!("the client registration at {endpoint} answered without a client_id"))?;
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| crate::net::describe(&e))?;
+    let registered: Registered = serde_json::from_slice(&bytes).map_err(|_| {
+        format!("the client registration at {endpoint} answered without a client_id")
+    })?;
     if registered.client_id.trim().is_empty() {
-        return Err(format!("the client registration at {endpoint} gave an empty client_id"));
+        return Err(format!(
+            "the client registration at {endpoint} gave an empty client_id"
+        ));
     }
     Ok(Client {
         id: registered.client_id,
@@ -182,7 +193,9 @@ pub async fn authorize(
         CALLBACK_TIMEOUT.as_secs()
     ));
     if let Err(err) = open(url.as_str()) {
-        return Err(format!("no browser could be opened for the sign-in ({err})"));
+        return Err(format!(
+            "no browser could be opened for the sign-in ({err})"
+        ));
     }
     let code = match callback
         .wait(state.secret(), CALLBACK_TIMEOUT)

@@ -122,11 +122,17 @@ impl OAuth {
         )
         .await
         .map_err(|why| AuthError {
-            message: format!("the OAuth sign-in at {} did not complete: {why}", found.issuer),
+            message: format!(
+                "the OAuth sign-in at {} did not complete: {why}",
+                found.issuer
+            ),
             hint: Some(sign_in_hint(&challenge.url)),
         })?;
         tokens.save(&record);
-        crate::output::message(&format!("signed in to the remote MCP server {}", challenge.url));
+        crate::output::message(&format!(
+            "signed in to the remote MCP server {}",
+            challenge.url
+        ));
         Ok(Some(give(&mut state, record)))
     }
 }
@@ -155,7 +161,10 @@ impl Authorizer for OAuth {
 pub fn no_browser(env: impl Fn(&str) -> Option<String>) -> Option<String> {
     let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     if let Some(v) = set("THOTH_OAUTH_NONINTERACTIVE") {
-        if !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off") {
+        if !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "false" | "no" | "off"
+        ) {
             return Some("THOTH_OAUTH_NONINTERACTIVE is set".into());
         }
     }
@@ -180,8 +189,16 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        assert!(no_browser(env(&[("BROWSER", "firefox"), ("THOTH_OAUTH_NONINTERACTIVE", "1")])).is_some());
-        assert!(no_browser(env(&[("BROWSER", "firefox"), ("THOTH_OAUTH_NONINTERACTIVE", "false")])).is_none());
+        assert!(no_browser(env(&[
+            ("BROWSER", "firefox"),
+            ("THOTH_OAUTH_NONINTERACTIVE", "1")
+        ]))
+        .is_some());
+        assert!(no_browser(env(&[
+            ("BROWSER", "firefox"),
+            ("THOTH_OAUTH_NONINTERACTIVE", "false")
+        ]))
+        .is_none());
         assert!(no_browser(env(&[("BROWSER", "firefox")])).is_none());
         if cfg!(all(unix, not(target_os = "macos"))) {
             assert!(no_browser(env(&[])).is_some());

@@ -47,8 +47,7 @@ pub const MARGIN_SECONDS: i64 = 30;
 
 impl Record {
     pub fn is_expired(&self, now: i64) -> bool {
-        self.expires_at
-            .is_some_and(|at| now + MARGIN_SECONDS >= at)
+        self.expires_at.is_some_and(|at| now + MARGIN_SECONDS >= at)
     }
 }
 
@@ -134,7 +133,9 @@ impl TokenStore {
             .map(crate::home::create_private_dir)
             .transpose()
             .map_err(|e| e.to_string())
-            .and_then(|_| crate::home::write_private(&file, text.as_bytes()).map_err(|e| e.to_string()));
+            .and_then(|_| {
+                crate::home::write_private(&file, text.as_bytes()).map_err(|e| e.to_string())
+            });
         if let Err(err) = saved {
             tracing::warn!(error = %err, file = %file.display(), "cannot keep the OAuth tokens");
         }
