@@ -169,4 +169,8 @@ pub struct RunArgs {
     /// With --url: `streamable-http`, `sse` (legacy 2024-11-05) or `auto` (Streamable HTTP, else legacy on a 4xx).
     #[arg(long, value_enum, value_name = "TRANSPORT", default_value = "auto")]
     pub transport: crate::remote::Transport,
+    /// With --url: the OAuth client id registered for thoth at the server's authorization server (default:
+    /// dynamic client registration, when the authorization server offers it).
+    #[arg(long, value_name = "ID", requires = "url")]
+    pub oauth_client_id: Option<String>,
 }

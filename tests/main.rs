@@ -32,6 +32,7 @@ mod remote_governed;
 mod remote_kit;
 mod remote_restart;
 mod remote_stream;
+mod remote_oauth;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;

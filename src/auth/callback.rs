@@ -96,7 +96,7 @@ fn answer<B>(
     };
     if get("state") != Some(state) {
         tracing::warn!("ignored a sign-in callback whose state is not this login's (a stale tab, or a forged request)");
-        return page(400, "This sign-in response does not belong to the waiting `thoth auth login`; it was ignored.");
+        return page(400, "This sign-in response does not belong to the sign-in thoth is waiting for; it was ignored.");
     }
     let outcome = match (get("code"), get("error")) {
         (_, Some(error)) => {

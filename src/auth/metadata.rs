@@ -18,15 +18,39 @@ pub struct Metadata {
     pub device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// RFC 7591 dynamic client registration (remote MCP servers' authorization servers offer it).
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
 }
 
-/// The well-known documents tried, in order.
-pub fn candidates(issuer: &str) -> [String; 2] {
+/// The well-known documents tried, in order. An issuer with a path (`https://id.example/tenant1`) is tried
+/// first with the well-known part inserted after the host (RFC 8414 §3.1, OpenID Connect Discovery 1.0 as
+/// amended by RFC 8414 §5), then appended to the path (OpenID Connect Discovery's own form).
+pub fn candidates(issuer: &str) -> Vec<String> {
     let base = issuer.trim_end_matches('/');
-    [
+    let appended = [
         format!("{base}/.well-known/oauth-authorization-server"),
         format!("{base}/.well-known/openid-configuration"),
-    ]
+    ];
+    let inserted = url::Url::parse(base).ok().and_then(|u| {
+        let path = u.path().trim_end_matches('/').to_owned();
+        (!path.is_empty() && u.query().is_none()).then(|| {
+            let origin = u.origin().ascii_serialization();
+            [
+                format!("{origin}/.well-known/oauth-authorization-server{path}"),
+                format!("{origin}/.well-known/openid-configuration{path}"),
+            ]
+        })
+    });
+    match inserted {
+        Some([oauth, openid]) => {
+            let [appended_oauth, appended_openid] = appended;
+            vec![oauth, openid, appended_oauth, appended_openid]
+        }
+        None => appended.to_vec(),
+    }
 }
 
 /// Fetch the metadata of `issuer`.
@@ -78,6 +102,10 @@ fn check(metadata: &Metadata, url: &str) -> Result<(), Error> {
             metadata.device_authorization_endpoint.as_ref(),
         ),
         ("revocation_endpoint", metadata.revocation_endpoint.as_ref()),
+        (
+            "registration_endpoint",
+            metadata.registration_endpoint.as_ref(),
+        ),
     ];
     for (name, value) in endpoints {
         if let Some(value) = value {
@@ -103,6 +131,15 @@ mod tests {
                 "https://id.example/.well-known/openid-configuration".to_owned()
             ]
         );
+        assert_eq!(
+            candidates("https://id.example/t1/"),
+            [
+                "https://id.example/.well-known/oauth-authorization-server/t1",
+                "https://id.example/.well-known/openid-configuration/t1",
+                "https://id.example/t1/.well-known/oauth-authorization-server",
+                "https://id.example/t1/.well-known/openid-configuration",
+            ]
+        );
     }
 
     #[test]
@@ -113,6 +150,8 @@ mod tests {
             token_endpoint: token.to_owned(),
             device_authorization_endpoint: None,
             revocation_endpoint: None,
+            registration_endpoint: None,
+            code_challenge_methods_supported: None,
         };
         assert!(check(&m("https://id.example/t"), "u").is_ok());
         assert!(check(&m("http://127.0.0.1:8/t"), "u").is_ok());

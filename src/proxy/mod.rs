@@ -370,7 +370,8 @@ fn remote_bridge(
         transport: args.transport,
         max_line_bytes: args.max_line_bytes.max(1),
     };
-    Ok((options, http, crate::remote::auth::for_run(settings)))
+    let auth = crate::remote::auth::for_run(settings, args.oauth_client_id.as_deref());
+    Ok((options, http, auth))
 }
 
 /// `~/.thoth/spool`, where events wait while the enforcer is unreachable.

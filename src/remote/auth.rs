@@ -1,6 +1,6 @@
 //! The hook through which a 401 is answered: the bridge asks an `Authorizer` for an `Authorization` header
-//! value and retries once with it. The default one has none (static `--header`s only); OAuth 2.1
-//! (`remote::oauth*`, issue 18) plugs in here without the bridge knowing how the token was obtained.
+//! value and retries with it. `NoAuth` has none (static `--header`s only); `for_run` gives OAuth 2.1
+//! (`remote::oauth`), without the bridge knowing how the token was obtained.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +10,9 @@ use std::pin::Pin;
 pub struct Challenge {
     /// The server URL as given to `--url`.
     pub url: String,
+    /// The `Authorization` value the refused request carried (None: none was sent). An authorizer tells a
+    /// refused token (refresh it) from one already replaced by a concurrent request's 401 (use the new one).
+    pub sent: Option<String>,
     /// The 401's `WWW-Authenticate` header values, as sent (may name `resource_metadata=...`).
     pub www_authenticate: Vec<String>,
 }
@@ -40,7 +43,27 @@ impl Authorizer for NoAuth {
     }
 }
 
-/// The authorizer `thoth run --url` uses. R2's OAuth module replaces the body (one line) when it lands.
-pub fn for_run(_settings: &crate::settings::Settings) -> Box<dyn Authorizer> {
-    Box::new(NoAuth)
+/// The authorizer `thoth run --url` uses: OAuth 2.1 (`remote::oauth`), with the authorization server's own
+/// HTTP client (the hardened one, its timeouts). Without that client, only the static headers.
+pub fn for_run(
+    settings: &crate::settings::Settings,
+    client_id: Option<&str>,
+) -> Box<dyn Authorizer> {
+    let http = match crate::auth::oauth::http(settings) {
+        Ok(http) => http,
+        Err(err) => {
+            tracing::warn!(error = %err, "no OAuth sign-in for the remote server: its HTTP client cannot be built");
+            return Box::new(NoAuth);
+        }
+    };
+    Box::new(super::oauth::OAuth::new(super::oauth::Config {
+        http,
+        thoth_dir: settings.thoth_dir.clone(),
+        client_id: client_id
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        no_browser: super::oauth::no_browser(|name| std::env::var(name).ok()),
+        open: crate::platform::opener::open,
+    }))
 }

@@ -156,9 +156,15 @@ impl Shared {
     }
 
     /// A 401: ask the authorizer for a credential; true if there is a new one to retry with.
-    pub async fn reauthorize(&self, response: &reqwest::Response) -> Result<bool, String> {
+    /// `sent`: the Authorization the refused request carried.
+    pub async fn reauthorize(
+        &self,
+        response: &reqwest::Response,
+        sent: Option<HeaderValue>,
+    ) -> Result<bool, String> {
         let challenge = Challenge {
             url: self.given.clone(),
+            sent: sent.and_then(|v| v.to_str().ok().map(str::to_owned)),
             www_authenticate: response
                 .headers()
                 .get_all(WWW_AUTHENTICATE)

@@ -40,10 +40,12 @@ async fn post_with(
     init: bool,
     ready: &mut Option<oneshot::Sender<()>>,
 ) -> Posted {
-    let mut authorized_once = false;
+    // A kept token refused, its refresh, then a sign-in: at most this many credentials per message.
+    let mut authorizations = 0u8;
     let mut reinitialized = false;
     loop {
         let stale = shared.session_id.lock().ok().and_then(|s| s.clone());
+        let sent_auth = shared.authorization.lock().ok().and_then(|a| a.clone());
         let sent = shared
             .request(reqwest::Method::POST, &shared.url, !init)
             .header(CONTENT_TYPE, "application/json")
@@ -73,9 +75,9 @@ async fn post_with(
         };
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
-            match shared.reauthorize(&response).await {
-                Ok(true) if !authorized_once => {
-                    authorized_once = true;
+            match shared.reauthorize(&response, sent_auth).await {
+                Ok(true) if authorizations < 3 => {
+                    authorizations += 1;
                     continue;
                 }
                 Ok(_) => shared.fail(msg, &unauthorized(&shared.given, None)).await,
