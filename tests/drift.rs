@@ -448,3 +448,61 @@ fn checkin_wraps_drift_and_reports_a_file_it_refuses_untouched() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     assert_eq!(backups(&path).len(), 1);
 }
+
+/// Server names are the user's (any text, any length, hundreds of them): the report stays within its bounds
+/// and its schema, every stdio server ends up governed, and a second check-in finds nothing.
+#[test]
+fn hostile_server_names_are_wrapped_and_reported_within_bounds() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let api = GovApi::new();
+    let names = proptest::collection::btree_set(
+        prop_oneof![
+            "\\PC{1,12}",
+            "[a-z\"\\\\/ .\u{0}-\u{1f}\u{202e}\u{fffd}]{1,20}",
+            "x{300,600}",
+        ],
+        1..120,
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 10,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&names, |names| {
+            let t = Thoth::new("dev");
+            let env = env(&t, &api, json!({"THOTH_AUTO_WRAP": true}));
+            let path = cursor_path(&t);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let servers: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|n| (n.clone(), json!({"command": "node", "args": [n]})))
+                .collect();
+            std::fs::write(&path, json!({"mcpServers": servers}).to_string()).unwrap();
+            let before = api.checkins().len();
+            ok(&thoth(&t, &env, &["checkin"]));
+            let drift = drift_of(&api.checkins()[before]);
+            let file = &drift["files"][0];
+            let found = file["found"].as_array().unwrap();
+            prop_assert_eq!(found.len(), names.len().min(64));
+            prop_assert!(found
+                .iter()
+                .all(|n| n.as_str().unwrap().chars().count() <= 256));
+            prop_assert_eq!(&file["action"], &json!("wrapped"), "{:#}", drift);
+            let status = thoth(&t, &env, &["status", "--client", "cursor", "--json"]);
+            prop_assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stdout)
+            );
+            ok(&thoth(&t, &env, &["checkin"]));
+            prop_assert_eq!(
+                drift_of(&api.checkins()[before + 1]),
+                json!({"auto_wrap": true, "files": []})
+            );
+            Ok(())
+        })
+        .unwrap();
+}
