@@ -506,3 +506,92 @@ fn hostile_server_names_are_wrapped_and_reported_within_bounds() {
         })
         .unwrap();
 }
+
+/// Claude Code's `~/.claude.json`: bare servers a user added to a project (local scope) are wrapped, the
+/// governed user-scope entry of the same name stays byte for byte; an entry that cannot be started is
+/// reported as failed with why, and the file's other servers are still wrapped.
+#[test]
+fn drift_in_both_claude_code_scopes_and_an_invalid_entry() {
+    let api = GovApi::new();
+    let t = Thoth::new("dev");
+    let env = env(&t, &api, json!({"THOTH_AUTO_WRAP": true}));
+    let path = t.home.path().join(".claude.json");
+    std::fs::write(
+        &path,
+        r#"{
+  "numStartups": 3,
+  "mcpServers": {
+    "memory": {"type": "stdio", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"], "env": {}}
+  },
+  "projects": {
+    "/home/ana/src/api": {
+      "allowedTools": [],
+      "mcpServers": {}
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    ok(&thoth(
+        &t,
+        &env,
+        &[
+            "wrap-config",
+            "--client",
+            "claude-code",
+            "--tenant-id",
+            "acme",
+        ],
+    ));
+    let wrapped = std::fs::read_to_string(&path).unwrap();
+    let user_memory = wrapped_entry(&wrapped, "memory");
+    let local = r#""mcpServers": {
+        "memory": {"type": "stdio", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]},
+        "broken": {"type": "stdio", "command": 5},
+        "postgres": {"type": "stdio", "command": "uvx", "args": ["mcp-server-postgres"]}
+      }"#;
+    let drifted = wrapped.replacen(r#""mcpServers": {}"#, local, 1);
+    assert_ne!(drifted, wrapped);
+    std::fs::write(&path, &drifted).unwrap();
+    for backup in backups(&path) {
+        std::fs::remove_file(backup).unwrap();
+    }
+
+    ok(&thoth(&t, &env, &["checkin"]));
+    let drift = drift_of(&api.checkins()[0]);
+    let scope = "(local:/home/ana/src/api)";
+    let file = &drift["files"][0];
+    assert_eq!(
+        (&file["client"], &file["action"]),
+        (&json!("claude-code"), &json!("failed")),
+        "{drift:#}"
+    );
+    assert_eq!(
+        file["found"],
+        json!([
+            format!("memory {scope}"),
+            format!("broken {scope}"),
+            format!("postgres {scope}")
+        ])
+    );
+    assert_eq!(
+        file["wrapped"],
+        json!([format!("memory {scope}"), format!("postgres {scope}")])
+    );
+    assert_eq!(file["failed"][0]["server"], format!("broken {scope}"));
+    assert!(
+        !file["failed"][0]["reason"].as_str().unwrap().is_empty(),
+        "{drift:#}"
+    );
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(now.starts_with(&wrapped[..wrapped.find("\"projects\"").unwrap()]));
+    assert_eq!(wrapped_entry(&now, "memory"), user_memory);
+    assert!(
+        now.contains(r#""broken": {"type": "stdio", "command": 5}"#),
+        "{now}"
+    );
+    let backup = backups(&path);
+    assert_eq!(backup.len(), 1);
+    assert_eq!(std::fs::read_to_string(&backup[0]).unwrap(), drifted);
+}
