@@ -332,6 +332,16 @@ fn without_the_managed_key_drift_is_reported_and_nothing_changes() {
         health_governed(&t, &env),
         (json!(false), "<result>false</result>\n".to_owned())
     );
+    // Governed again by hand, and auto-wrap off: the check-in has nothing to say, so no `drift` at all.
+    ok(&thoth(
+        &t,
+        &env,
+        &["wrap-config", "--client", "cursor", "--tenant-id", "acme"],
+    ));
+    ok(&thoth(&t, &env, &["checkin"]));
+    let body = api.checkins()[1].json();
+    assert!(body.get("drift").is_none(), "{body}");
+    assert!(body.get("endpoint_id").is_some(), "{body}");
 }
 
 #[test]

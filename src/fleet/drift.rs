@@ -40,6 +40,13 @@ pub struct Report {
     pub truncated: bool,
 }
 
+impl Report {
+    /// Nothing found and auto-wrap off: the check-in leaves `drift` out.
+    pub fn is_quiet(&self) -> bool {
+        !self.auto_wrap && self.files.is_empty()
+    }
+}
+
 /// One client file with drift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDrift {

@@ -89,7 +89,10 @@ impl Link {
     ) -> Result<(), Failure> {
         state.last_attempt_at = Some(endpoint_state::now());
         let drift = match self.drift.clone() {
-            Some(setup) => blocking(None, move || Some(setup.check())).await,
+            // Absent when there is nothing to say (no drift, auto-wrap off), as `lock_drift` is.
+            Some(setup) => {
+                blocking(None, move || Some(setup.check()).filter(|r| !r.is_quiet())).await
+            }
             None => None,
         };
         let result = self.exchange(state, agents, drift).await;
