@@ -34,6 +34,11 @@ const CURSOR: &str = r#"{
 }
 "#;
 
+/// How the tests wrap it: tenant acme, mode observe, agent ids prefixed `ana-`.
+#[rustfmt::skip]
+const WRAP: [&str; 9] = ["wrap-config", "--client", "cursor", "--tenant-id", "acme", "--enforcement-mode", "observe",
+    "--agent-id-prefix", "ana-"];
+
 /// The server a user adds by hand.
 const ADDED: &str = r#""added": {"command": "uvx", "args": ["mcp-server-time"]},
     "#;
@@ -110,18 +115,7 @@ fn drifted_cursor(t: &Thoth, env: &[(&'static str, String)]) -> (String, String)
     let path = cursor_path(t);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, CURSOR).unwrap();
-    let wrap = [
-        "wrap-config",
-        "--client",
-        "cursor",
-        "--tenant-id",
-        "acme",
-        "--enforcement-mode",
-        "observe",
-        "--agent-id-prefix",
-        "ana-",
-    ];
-    ok(&thoth(t, env, &wrap));
+    ok(&thoth(t, env, &WRAP));
     let wrapped = std::fs::read_to_string(&path).unwrap();
     ok(&thoth(
         t,
@@ -150,23 +144,9 @@ fn as_wrap_config_writes(t: &Thoth, env: &[(&'static str, String)], text: &str) 
     let copy = t.home.path().join("expected/mcp.json");
     std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
     std::fs::write(&copy, text).unwrap();
-    ok(&thoth(
-        t,
-        env,
-        &[
-            "wrap-config",
-            "--client",
-            "cursor",
-            "--config",
-            copy.to_str().unwrap(),
-            "--tenant-id",
-            "acme",
-            "--enforcement-mode",
-            "observe",
-            "--agent-id-prefix",
-            "ana-",
-        ],
-    ));
+    let mut args = WRAP.to_vec();
+    args.extend(["--config", copy.to_str().unwrap()]);
+    ok(&thoth(t, env, &args));
     std::fs::read_to_string(&copy).unwrap()
 }
 
