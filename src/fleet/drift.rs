@@ -179,7 +179,7 @@ impl Setup {
         if !auto {
             return Some(file);
         }
-        match self.rewrap(client, path, &config, trust) {
+        match self.rewrap(client, path, trust) {
             Ok((results, backup)) => {
                 file.backup = backup.map(|b| bounded(&b.display().to_string()));
                 let (wrapped, failed) = outcomes(&drifted, &results);
@@ -196,13 +196,12 @@ impl Setup {
         Some(file)
     }
 
-    /// Wrap the servers of `seen` that are not governed, under the file's lock (read again there: a
-    /// wrap-config that ran in between wins). The results of the edit and the backup written, if any.
+    /// Wrap the servers that are not governed, under the file's lock (read again there: a wrap-config that
+    /// ran in between wins). The results of the edit and the backup written, if any.
     fn rewrap(
         &self,
         client: Client,
         path: &Path,
-        seen: &ClientConfig,
         trust: &Trust,
     ) -> Result<(Vec<ServerResult>, Option<PathBuf>), String> {
         let _lock = lock::acquire(path, LOCK_WAIT).map_err(|e| e.to_string())?;
@@ -213,7 +212,7 @@ impl Setup {
             return Ok((Vec::new(), None));
         }
         let plan = Plan {
-            wrap: Some(self.wrap_plan(seen)?),
+            wrap: Some(self.wrap_plan(&now)?),
             only: drifted.iter().map(|(_, name)| name.clone()).collect(),
             exclude: Vec::new(),
         };
