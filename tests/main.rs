@@ -23,6 +23,7 @@ mod settings_precedence;
 mod update;
 mod wrap;
 
+mod drift;
 mod health_clients;
 mod mdm;
 mod packages;

@@ -1,9 +1,11 @@
 //! `thoth checkin`: one registration (when needed) and one check-in now, for a Jamf policy or a scheduled
 //! task, with the live `thoth run` agents of the user; the result is saved to their
 //! `~/.thoth/state/endpoint.json` like the heartbeat's (run as root: the console user's, or `--for-user`'s,
-//! handed to them). Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
+//! handed to them). Before it, the user's client configs are checked for drift (`fleet::drift`: reported in
+//! the check-in, and wrapped again with the managed THOTH_AUTO_WRAP=true). Says what happened on stderr; exits 0 on success, 1 otherwise (DESIGN.md §5).
 
 use crate::cli::CheckinArgs;
+use crate::fleet::drift::Setup;
 use crate::fleet::endpoint_state;
 use crate::fleet::heartbeat::Link;
 use crate::settings::Settings;
@@ -19,7 +21,9 @@ pub fn run(args: CheckinArgs, settings: &Settings) -> Result<Exit, Error> {
     } else {
         crate::platform::paths::thoth_dir(&user.home)
     };
-    let link = Link::prepare(settings, thoth_dir)?.ok_or(crate::fleet::Error::NoGovApi)?;
+    let mut link = Link::prepare(settings, thoth_dir)?.ok_or(crate::fleet::Error::NoGovApi)?;
+    // Like the heartbeat leader, a check-in first checks the user's client configs for drift.
+    link.drift = Some(Setup::new(settings, user.clone(), is_current));
     let path = link.state_path();
     let mut state = endpoint_state::load(&path)
         .unwrap_or_else(|problem| {

@@ -175,6 +175,10 @@ pub struct Checkin {
     /// and sees a chain that went back or changed (`audit::head`). Absent before the first record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<crate::audit::head::Anchor>,
+    /// Client-config drift the leader found before this check-in, and what it did (`fleet::drift`); absent
+    /// when nothing drifted and THOTH_AUTO_WRAP is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::drift::Report>,
 }
 
 /// What GovAPI may say back (anything else in the body is ignored).

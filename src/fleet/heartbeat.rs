@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::agents::{self, AgentRecord, Presence};
+use super::drift::{self, Setup};
 use super::endpoint_state::{self, EndpointState};
 use super::govapi::{self, Checkin, DecisionCounter, Decisions, Failure, GovApi, Registration};
 use crate::settings::Settings;
@@ -26,6 +27,8 @@ pub struct Link {
     pub enforcement_mode: &'static str,
     /// The configured interval (THOTH_HEARTBEAT_INTERVAL_SECONDS); a GovAPI reply may override it.
     pub interval_seconds: u64,
+    /// Whose client configs to check for drift before each check-in (`fleet::drift`); None: not checked.
+    pub drift: Option<Setup>,
 }
 
 impl Link {
@@ -51,6 +54,7 @@ impl Link {
             thoth_dir,
             enforcement_mode: settings.enforcement_mode.value.as_str(),
             interval_seconds: settings.heartbeat_interval_seconds.value,
+            drift: None,
         }))
     }
 
@@ -84,7 +88,14 @@ impl Link {
         agents: &[AgentRecord],
     ) -> Result<(), Failure> {
         state.last_attempt_at = Some(endpoint_state::now());
-        let result = self.exchange(state, agents).await;
+        let drift = match self.drift.clone() {
+            // Absent when there is nothing to say (no drift, auto-wrap off), as `lock_drift` is.
+            Some(setup) => {
+                blocking(None, move || Some(setup.check()).filter(|r| !r.is_quiet())).await
+            }
+            None => None,
+        };
+        let result = self.exchange(state, agents, drift).await;
         match &result {
             Ok(()) => {
                 state.last_error = None;
@@ -107,6 +118,7 @@ impl Link {
         &self,
         state: &mut EndpointState,
         agents: &[AgentRecord],
+        drift: Option<drift::Report>,
     ) -> Result<(), Failure> {
         let agent_ids = agents::agent_ids(agents);
         if self.needs_registration(state) {
@@ -156,6 +168,7 @@ impl Link {
                     .await
                     .unwrap_or(None)
             },
+            drift,
         };
         match self.api.checkin(&checkin).await {
             Ok(reply) => {
@@ -215,7 +228,13 @@ impl Heartbeat {
             counter,
         } = self;
         let prepared = blocking(None, move || {
-            let link = Link::prepare(&settings, thoth_dir.clone());
+            // The leader also checks this user's client configs for drift before each check-in.
+            let link = Link::prepare(&settings, thoth_dir.clone()).map(|link| {
+                link.map(|link| Link {
+                    drift: Setup::current(&settings),
+                    ..link
+                })
+            });
             let presence = Presence::announce(&agents::agents_dir(&thoth_dir), &agent_id);
             Some((link, presence, thoth_dir))
         })

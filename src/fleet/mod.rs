@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod claude_desktop;
+pub mod drift;
 pub mod endpoint_state;
 pub mod govapi;
 pub mod heartbeat;

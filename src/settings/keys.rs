@@ -405,6 +405,13 @@ pub const KEYS: &[KeyDef] = &[
         None,
         "host names `thoth run --url` may bridge to, comma separated (unset: any host)",
     ),
+    key(
+        "THOTH_AUTO_WRAP",
+        Kind::Bool,
+        Some("false"),
+        "managed only: true makes the heartbeat leader wrap again, at each heartbeat, every stdio server a user \
+         added to or unwrapped in a client config, and report it in the heartbeat (`drift`); a user's own value is ignored",
+    ),
 ];
 
 /// The definition of a key by name.
