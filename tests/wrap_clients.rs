@@ -615,3 +615,70 @@ fn windsurf_server_url_entries_are_bridged_and_unwrapped_byte_for_byte() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 }
+
+/// Zed's older `"command": {"path", "args", "env"}` entries: reported as the stdio servers Zed starts (bare:
+/// not governed; a path to thoth with `run`: governed, its agent id read), and left byte for byte by
+/// wrap-config, which says how to write them so it can wrap them.
+#[test]
+fn zed_legacy_command_objects_are_reported_and_left_alone_with_a_reason() {
+    let t = Thoth::new("dev");
+    let config = t.home.path().join(".config/zed/settings.json");
+    let thoth = thoth_bin();
+    let text = format!(
+        r#"// Zed
+{{
+  "context_servers": {{
+    "old-sqlite": {{
+      "command": {{"path": "uvx", "args": ["mcp-server-sqlite", "--db-path", "/tmp/x.db"], "env": {{"A": "b"}}}},
+      "settings": {{}},
+    }},
+    "old-governed": {{
+      "command": {{"path": {thoth:?}, "args": ["run", "--agent-id", "legacy", "--tenant-id", "acme", "--", "npx", "x"]}}
+    }},
+  }},
+}}
+"#
+    );
+    place(&config, &text);
+    let rows = rows(Client::Zed, &config, false);
+    let row = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().clone();
+    assert_eq!(row("old-sqlite").2, false, "{rows:?}");
+    assert_eq!(row("old-governed").2, true, "{rows:?}");
+    let status = t.output(&["status", "--client", "zed", "--json"]);
+    assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
+    let v = json_of(&status);
+    let servers = v["clients"][0]["servers"].as_array().unwrap();
+    let sqlite = servers.iter().find(|s| s["name"] == "old-sqlite").unwrap();
+    assert_eq!(
+        (&sqlite["stdio"], &sqlite["governed"]),
+        (&Value::Bool(true), &Value::Bool(false))
+    );
+    let governed = servers
+        .iter()
+        .find(|s| s["name"] == "old-governed")
+        .unwrap();
+    assert_eq!(governed["agent_id"], "legacy");
+
+    let out = t.output(&[
+        "wrap-config",
+        "--client",
+        "zed",
+        "--tenant-id",
+        "acme",
+        "--json",
+    ]);
+    let report = json_of(&out);
+    let sqlite = report["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "old-sqlite")
+        .unwrap()
+        .clone();
+    assert_eq!(sqlite["outcome"], "invalid", "{report:#}");
+    assert!(
+        sqlite["detail"].as_str().unwrap().contains("older form"),
+        "{report:#}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+}
