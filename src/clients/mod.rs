@@ -191,4 +191,6 @@ fn read_scoped(
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_managed;
+#[cfg(test)]
 mod tests_paths;
