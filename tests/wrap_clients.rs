@@ -642,8 +642,8 @@ fn zed_legacy_command_objects_are_reported_and_left_alone_with_a_reason() {
     place(&config, &text);
     let rows = rows(Client::Zed, &config, false);
     let row = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().clone();
-    assert_eq!(row("old-sqlite").2, false, "{rows:?}");
-    assert_eq!(row("old-governed").2, true, "{rows:?}");
+    assert!(!row("old-sqlite").2, "{rows:?}");
+    assert!(row("old-governed").2, "{rows:?}");
     let status = t.output(&["status", "--client", "zed", "--json"]);
     assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
     let v = json_of(&status);
