@@ -42,3 +42,6 @@ mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;
 mod wrap_remote;
+
+// Issue 15: the clients' own managed allowlists (helper CB).
+mod client_policy;

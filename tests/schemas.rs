@@ -128,3 +128,42 @@ fn the_files_thoth_writes_in_its_folder_match_their_schemas() {
     assert!(!validator("proxy-api-key.schema.json")
         .is_valid(&json!({"api_key": "has space", "key_id": null})));
 }
+
+/// `thoth mdm client-policy --json` (issue 15; real output is validated in tests/client_policy.rs): the
+/// schema refuses what would admit servers thoth does not govern.
+#[test]
+fn the_client_policy_schema_refuses_loose_allowlists() {
+    let v = validator("client-policy.schema.json");
+    let report = |client: &str, policy: Value| {
+        json!({"schema_version": 1, "client": client, "source": "/h/.claude.json",
+               "file_name": "managed-settings.json", "locations": [], "servers": [], "left_out": [],
+               "policy": policy, "content": ""})
+    };
+    let ok = report(
+        "claude-code",
+        json!({"allowManagedMcpServersOnly": true,
+               "allowedMcpServers": [{"serverCommand": ["/usr/local/bin/thoth", "run"]}]}),
+    );
+    assert_valid(&v, &ok);
+    for loose in [
+        report(
+            "claude-code",
+            json!({"allowedMcpServers": [{"serverCommand": ["/usr/local/bin/thoth"]}]}),
+        ),
+        report(
+            "claude-code",
+            json!({"allowManagedMcpServersOnly": true, "allowedMcpServers": [{"serverName": "gh"}]}),
+        ),
+        report(
+            "codex",
+            json!({"mcp_servers": {"gh": {"identity": {"url": "https://x"}}}}),
+        ),
+        report(
+            "windsurf",
+            json!({"whitelist": [{"server_id": "gh", "server_config": {"command": ".*"}}]}),
+        ),
+        report("cursor", json!({"mcpServers": {}})),
+    ] {
+        assert!(!v.is_valid(&loose), "{loose}");
+    }
+}

@@ -7,9 +7,15 @@ use serde_json::{json, Value};
 
 use crate::support::{assert_valid, schema_validator, Thoth};
 
+/// `thoth status ARGS` in a UTF-8 locale (the Unicode table).
 fn status(t: &Thoth, args: &[&str]) -> (i32, String, String) {
-    let out = t
-        .command()
+    status_in(t, &[("LANG", "C.UTF-8")], args)
+}
+
+fn status_in(t: &Thoth, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = t.command();
+    cmd.envs(env.iter().copied());
+    let out = cmd
         .arg("status")
         .args(args)
         .stdin(std::process::Stdio::null())
@@ -222,7 +228,7 @@ fn client_policy_allows_exactly_the_governed_claude_code_servers() {
     command.extend(args.iter().map(|a| a.to_string()));
     assert_eq!(
         v["policy"],
-        json!({"allowedMcpServers": [{"serverCommand": command}]})
+        json!({"allowManagedMcpServersOnly": true, "allowedMcpServers": [{"serverCommand": command}]})
     );
     assert_eq!(
         (&v["servers"], &v["left_out"]),
@@ -240,6 +246,92 @@ fn client_policy_allows_exactly_the_governed_claude_code_servers() {
         .args(["mdm", "client-policy", "--client", "zed"])
         .output()
         .unwrap();
-    assert_eq!(other.status.code(), Some(1));
+    assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("claude-code"));
+}
+
+/// The default `thoth status` table (Claude Desktop) keeps its documented format in a UTF-8 locale
+/// (`Server  Governed  Agent ID  Session Intent  Enforcement`, a `─` rule, `✓`, `—`) and prints ASCII
+/// marks where the locale is not UTF-8 (no locale, `C`, Latin-1) or THOTH_ASCII=1: `yes`/`no`, `--`, a `-`
+/// rule. `--all-clients` puts Client first in both.
+#[test]
+fn the_status_table_in_unicode_and_ascii_consoles() {
+    let t = Thoth::new("dev");
+    let thoth = crate::support::thoth_bin();
+    write(
+        &t.home.path().join(".config/Claude/claude_desktop_config.json"),
+        &json!({"mcpServers": {
+            "github": {"command": thoth, "args": ["run", "--agent-id", "gh-agent", "--tenant-id", "acme",
+                "--enforcement-mode", "observe", "--", "npx", "gh"]},
+            "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]}}})
+        .to_string(),
+    );
+    let header = [
+        "Server",
+        "Governed",
+        "Agent ID",
+        "Session Intent",
+        "Enforcement",
+    ];
+    let check = |table: &str, rule: char, yes: &str, no: &str, empty: &str, client: bool| {
+        let mut lines = table.lines().skip_while(|l| !l.contains("Governed"));
+        let head = lines.next().unwrap_or_else(|| panic!("{table}"));
+        let mut want: Vec<&str> = header.to_vec();
+        if client {
+            want.insert(0, "Client");
+        }
+        let cells: Vec<&str> = head
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells, want, "{table}");
+        let rule_line = lines.next().unwrap();
+        assert!(
+            !rule_line.is_empty() && rule_line.chars().all(|c| c == rule),
+            "{table}"
+        );
+        let row = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.split_whitespace().any(|w| w == name))
+                .unwrap_or_else(|| panic!("{name} in {table}"))
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let skip = usize::from(client);
+        assert_eq!(
+            row("github")[skip..],
+            ["github", yes, "gh-agent", empty, "observe"],
+            "{table}"
+        );
+        assert_eq!(
+            row("fetch")[skip..],
+            ["fetch", no, empty, empty, empty],
+            "{table}"
+        );
+    };
+    let (code, table, err) = status_in(&t, &[("LANG", "en_US.UTF-8")], &[]);
+    assert_eq!(code, 1, "{err}");
+    check(&table, '─', "✓", "✗", "—", false);
+    let (_, table, _) = status_in(&t, &[("LANG", "en_US.UTF-8")], &["--all-clients"]);
+    check(&table, '─', "✓", "✗", "—", true);
+    for env in [
+        vec![],
+        vec![("LANG", "C")],
+        vec![("LC_ALL", "POSIX"), ("LANG", "en_US.UTF-8")],
+        vec![("LANG", "de_DE.ISO-8859-1")],
+        vec![("THOTH_ASCII", "1"), ("LANG", "C.UTF-8")],
+    ] {
+        let (code, table, err) = status_in(&t, &env, &[]);
+        assert_eq!(code, 1, "{env:?}: {err}");
+        assert!(table.is_ascii(), "{env:?}: {table}");
+        check(&table, '-', "yes", "no", "--", false);
+        let (_, table, _) = status_in(&t, &env, &["--all-clients"]);
+        assert!(table.is_ascii(), "{env:?}: {table}");
+        check(&table, '-', "yes", "no", "--", true);
+    }
 }

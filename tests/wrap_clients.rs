@@ -139,8 +139,8 @@ type Case = (
 );
 
 /// Each client: its default user file under HOME (Linux), a realistic config, and the outcomes expected. A
-/// `url` entry is bridged (`thoth run --url`, issue 18); Windsurf's `serverUrl` and Codex's url tables stay
-/// remote.
+/// `url` entry, and Windsurf's `serverUrl` one, is bridged (`thoth run --url`, issue 18); Codex's url tables
+/// stay remote.
 fn cases() -> Vec<Case> {
     vec![
         (
@@ -179,7 +179,7 @@ fn cases() -> Vec<Case> {
             Client::Windsurf,
             ".codeium/windsurf/mcp_config.json",
             WINDSURF,
-            vec![("brave", "wrapped"), ("figma", "remote")],
+            vec![("brave", "wrapped"), ("figma", "wrapped")],
         ),
         (
             Client::Zed,
@@ -542,4 +542,143 @@ fn an_unknown_client_and_conflicting_flags_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     let out = t.output(&["wrap-config", "--config", "/a", "--project", "/b"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Windsurf's `serverUrl` entries are bridged to `thoth run --url` like `url` ones (headers byte for byte, a
+/// `${env:X}` placeholder kept for `thoth run` to resolve), reported governed, and given back byte for byte
+/// by `--unwrap`; an entry naming both `url` and `serverUrl` is left alone, saying why.
+#[test]
+fn windsurf_server_url_entries_are_bridged_and_unwrapped_byte_for_byte() {
+    let t = Thoth::new("dev");
+    let config = t.home.path().join(".codeium/windsurf/mcp_config.json");
+    let text = r#"{
+  "mcpServers": {
+    "figma": {"serverUrl": "https://figma.example.com/mcp", "headers": {"Authorization": "Bearer ${env:FIGMA_TOKEN}"}, "disabled": false},
+    "both": {"serverUrl": "https://a.example.com/mcp", "url": "https://b.example.com/mcp"}
+  }
+}
+"#;
+    place(&config, text);
+    let out = t.output(&[
+        "wrap-config",
+        "--client",
+        "windsurf",
+        "--tenant-id",
+        "acme",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json_of(&out);
+    let outcome = |name: &str| {
+        report["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(outcome("figma")["outcome"], "wrapped", "{report:#}");
+    assert_eq!(outcome("both")["outcome"], "remote", "{report:#}");
+    assert!(
+        outcome("both")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("serverUrl"),
+        "{report:#}"
+    );
+    let wrapped: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let figma = &wrapped["mcpServers"]["figma"];
+    assert!(
+        figma.get("serverUrl").is_none() && figma.get("headers").is_none(),
+        "{figma}"
+    );
+    assert_eq!(figma["disabled"], false);
+    let args: Vec<&str> = figma["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let at = args.iter().position(|a| *a == "--url").unwrap();
+    assert_eq!(args[at + 1], "https://figma.example.com/mcp");
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--header", "Authorization: Bearer ${env:FIGMA_TOKEN}"]),
+        "{args:?}"
+    );
+    let rows = rows(Client::Windsurf, &config, false);
+    let figma_row = rows.iter().find(|r| r.0 == "figma").unwrap();
+    assert!(figma_row.2 && !figma_row.3, "{rows:?}");
+
+    let out = t.output(&["wrap-config", "--client", "windsurf", "--unwrap"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+}
+
+/// Zed's older `"command": {"path", "args", "env"}` entries: reported as the stdio servers Zed starts (bare:
+/// not governed; a path to thoth with `run`: governed, its agent id read), and left byte for byte by
+/// wrap-config, which says how to write them so it can wrap them.
+#[test]
+fn zed_legacy_command_objects_are_reported_and_left_alone_with_a_reason() {
+    let t = Thoth::new("dev");
+    let config = t.home.path().join(".config/zed/settings.json");
+    let thoth = thoth_bin();
+    let text = format!(
+        r#"// Zed
+{{
+  "context_servers": {{
+    "old-sqlite": {{
+      "command": {{"path": "uvx", "args": ["mcp-server-sqlite", "--db-path", "/tmp/x.db"], "env": {{"A": "b"}}}},
+      "settings": {{}},
+    }},
+    "old-governed": {{
+      "command": {{"path": {thoth:?}, "args": ["run", "--agent-id", "legacy", "--tenant-id", "acme", "--", "npx", "x"]}}
+    }},
+  }},
+}}
+"#
+    );
+    place(&config, &text);
+    let rows = rows(Client::Zed, &config, false);
+    let row = |name: &str| rows.iter().find(|r| r.0 == name).unwrap().clone();
+    assert!(!row("old-sqlite").2, "{rows:?}");
+    assert!(row("old-governed").2, "{rows:?}");
+    let status = t.output(&["status", "--client", "zed", "--json"]);
+    assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
+    let v = json_of(&status);
+    let servers = v["clients"][0]["servers"].as_array().unwrap();
+    let sqlite = servers.iter().find(|s| s["name"] == "old-sqlite").unwrap();
+    assert_eq!(
+        (&sqlite["stdio"], &sqlite["governed"]),
+        (&Value::Bool(true), &Value::Bool(false))
+    );
+    let governed = servers
+        .iter()
+        .find(|s| s["name"] == "old-governed")
+        .unwrap();
+    assert_eq!(governed["agent_id"], "legacy");
+
+    let out = t.output(&[
+        "wrap-config",
+        "--client",
+        "zed",
+        "--tenant-id",
+        "acme",
+        "--json",
+    ]);
+    let report = json_of(&out);
+    let sqlite = report["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "old-sqlite")
+        .unwrap()
+        .clone();
+    assert_eq!(sqlite["outcome"], "invalid", "{report:#}");
+    assert!(
+        sqlite["detail"].as_str().unwrap().contains("older form"),
+        "{report:#}"
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
 }

@@ -336,8 +336,11 @@ fn a_shim_or_a_missing_path_is_not_governed_a_same_sha256_copy_is() {
     );
     assert!(reason("missing").contains("cannot be read"));
     assert!(reason("bare").contains("not an absolute path"));
-    let text = run(&t, &[], &["status", path]);
+    // A UTF-8 console gets the Unicode marks (an ASCII one `no`: commands::status_glyphs).
+    let text = run(&t, &[("LANG", "C.UTF-8")], &["status", path]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("✗ (not this thoth)"));
+    let text = run(&t, &[], &["status", path]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("no (not this thoth)"));
     let out = run(
         &t,
         &[],

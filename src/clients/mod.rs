@@ -2,8 +2,10 @@
 //! module per file format behind `ClientFormat` (the JSON family through the lossless syntax tree of
 //! `wrap::document`, Codex's TOML through `toml_edit`), and where each keeps its files (`paths`).
 
+pub mod allowlist;
 pub mod codex;
 pub mod json;
+pub mod managed;
 pub mod paths;
 
 use std::path::{Path, PathBuf};
@@ -188,5 +190,7 @@ fn read_scoped(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_managed;
 #[cfg(test)]
 mod tests_paths;

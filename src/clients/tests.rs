@@ -161,7 +161,7 @@ fn cursor_and_windsurf_remote_spellings() {
     let cursor = r#"{"mcpServers": {"fs": {"command": "npx", "args": ["-y", "fs", "${workspaceFolder}"]}, "web": {"url": "https://x/mcp"}}}"#;
     round_trip(Client::Cursor, cursor, &[W, W]);
     let windsurf = "{\n  \"mcpServers\": {\n    \"gh\": {\"command\": \"npx\", \"args\": [\"gh\"], \"env\": {\"T\": \"${env:GH}\"}, \"disabled\": false},\n    \"cloud\": {\"serverUrl\": \"https://x/mcp\"},\n    \"old\": {\"url\": \"https://y\"}\n  }\n}\n";
-    round_trip(Client::Windsurf, windsurf, &[W, R, W]);
+    round_trip(Client::Windsurf, windsurf, &[W, W, W]);
 }
 
 #[test]
@@ -435,9 +435,9 @@ fn toml_config(servers: &[Gen], inline_env: bool) -> String {
 }
 
 /// The generated remote entries this client's wrap bridges: `url` entries of the JSON formats (Windsurf's
-/// are spelled `serverUrl`, which the bridge does not read yet; Codex's TOML is not converted).
+/// spelled `serverUrl`); Codex's TOML is not converted.
 fn bridged(client: Client) -> bool {
-    !matches!(client, Client::Codex | Client::Windsurf)
+    !matches!(client, Client::Codex)
 }
 
 fn client_strategy() -> impl Strategy<Value = Client> {
@@ -467,7 +467,7 @@ proptest! {
             .collect();
         let wrapped = round_trip(client, &text, &expect);
         // Every stdio server now runs this thoth; a `url` entry runs `thoth run --url` (issue 18), one the
-        // bridge cannot carry (Codex, Windsurf's `serverUrl`) is as it was.
+        // bridge cannot carry (Codex) is as it was.
         let after = format(client).parse(Path::new("c"), &wrapped).unwrap();
         for (before, now) in parsed.servers.iter().zip(&after.servers) {
             match (&before.entry, &now.entry) {

@@ -1,15 +1,14 @@
-//! `thoth mdm client-policy --client NAME [--json]`: the client's own managed allowlist, allowing exactly the
-//! servers thoth governs in the user's config, so IT can stop users adding bare servers. Claude Code:
-//! `managed-settings.json` `allowedMcpServers` with `serverCommand` exact matches (command + args), deployed
-//! to `/Library/Application Support/ClaudeCode/`, `/etc/claude-code/`, `C:\Program Files\ClaudeCode\`.
+//! `thoth mdm client-policy --client NAME [--json]`: the client's own managed allowlist, admitting exactly the
+//! servers thoth governs in the user's config, so IT can stop users adding bare servers (built by
+//! `clients::allowlist`): Claude Code's `managed-settings.json`, Codex's `requirements.toml`, Windsurf's
+//! team whitelist entries. Other clients have no managed allowlist: exit 2, naming the ones that do.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::clients::{self, Client, Env};
-use crate::wrap::entry::Entry;
+use crate::clients::{self, allowlist, Client, Env};
 use crate::wrap::{locate, Trust};
 use crate::Exit;
 
@@ -22,13 +21,14 @@ pub struct MdmArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum MdmCommand {
-    /// Print the client's managed allowlist that allows only the servers thoth governs (Claude Code).
+    /// Print the client's managed allowlist that allows only the servers thoth governs (claude-code,
+    /// codex, windsurf).
     ClientPolicy(ClientPolicyArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ClientPolicyArgs {
-    /// The client (claude-code).
+    /// The client (claude-code, codex, windsurf).
     #[arg(long, value_enum, value_name = "NAME")]
     pub client: Client,
     /// Build it from this config instead of the user's.
@@ -48,31 +48,32 @@ pub struct ClientPolicy {
     pub schema_version: u32,
     pub client: &'static str,
     pub source: PathBuf,
-    pub file_name: &'static str,
+    /// `null` for Windsurf (its whitelist is set in its admin dashboard).
+    pub file_name: Option<&'static str>,
     pub locations: Vec<&'static str>,
     /// Governed servers allowed, by name.
     pub servers: Vec<String>,
     /// Ungoverned stdio servers left out (the client will refuse them once the policy is deployed).
     pub left_out: Vec<String>,
     pub policy: serde_json::Value,
+    /// The exact text to deploy (what the command prints without `--json`).
+    pub content: String,
 }
-
-pub const CLAUDE_CODE_LOCATIONS: [&str; 3] = [
-    "/Library/Application Support/ClaudeCode/managed-settings.json",
-    "/etc/claude-code/managed-settings.json",
-    r"C:\Program Files\ClaudeCode\managed-settings.json",
-];
 
 pub fn run(
     args: MdmArgs,
     settings: Option<&crate::settings::Settings>,
 ) -> Result<Exit, crate::Error> {
     let MdmCommand::ClientPolicy(args) = args.command;
-    if args.client != Client::ClaudeCode {
-        return Err(crate::Error::Input(format!(
-            "--client {}: thoth builds a managed allowlist only for claude-code so far",
-            args.client.name()
-        )));
+    if !allowlist::WITH_POLICY.contains(&args.client) {
+        let with: Vec<&str> = allowlist::WITH_POLICY.iter().map(|c| c.name()).collect();
+        crate::output::message(&format!(
+            "error: --client {}: {} has no managed allowlist of its own; thoth builds one for {}",
+            args.client.name(),
+            args.client.label(),
+            with.join(", ")
+        ));
+        return Ok(Exit::Usage);
     }
     let trust = Trust::current(settings);
     let path = match &args.config {
@@ -84,53 +85,37 @@ pub fn run(
     };
     let text = crate::wrap::inspect::read_text(&path)?;
     let parsed = clients::format(args.client).parse(&path, &text)?;
-    let mut allowed = Vec::new();
-    let mut servers = Vec::new();
-    let mut left_out = Vec::new();
-    for found in parsed.servers {
-        let Entry::Stdio(fields) = &found.entry else {
-            continue;
-        };
-        let mut command = vec![fields.command.clone()];
-        command.extend(fields.args_or_empty().iter().cloned());
-        let state = crate::wrap::inspect::state(&found.name, found.entry.clone(), &trust);
-        if state.governed {
-            if !allowed.contains(&command) {
-                allowed.push(command);
-            }
-            servers.push(found.name);
-        } else {
-            left_out.push(found.name);
-        }
-    }
-    let policy = serde_json::json!({
-        "allowedMcpServers": allowed
-            .into_iter()
-            .map(|c| serde_json::json!({"serverCommand": c}))
-            .collect::<Vec<_>>()
-    });
+    let Some(built) = allowlist::build(args.client, &parsed, &trust) else {
+        return Ok(Exit::Usage);
+    };
     let report = ClientPolicy {
         schema_version: 1,
         client: args.client.name(),
         source: path,
-        file_name: "managed-settings.json",
-        locations: CLAUDE_CODE_LOCATIONS.to_vec(),
-        servers,
-        left_out,
-        policy,
+        file_name: built.file_name,
+        locations: built.locations,
+        servers: built.servers,
+        left_out: built.left_out,
+        policy: built.policy,
+        content: built.content,
     };
     if args.json {
         crate::output::json(&report);
     } else {
-        crate::output::json(&report.policy);
+        crate::output::text(&report.content);
         tracing::info!(
-            "deploy as managed-settings.json in {}",
-            CLAUDE_CODE_LOCATIONS.join(", ")
+            "deploy{} in {}",
+            report
+                .file_name
+                .map(|f| format!(" as {f}"))
+                .unwrap_or_default(),
+            report.locations.join(" | ")
         );
     }
     for name in &report.left_out {
         tracing::warn!(
-            "{name}: not governed, so not allowed (run `thoth wrap-config --client claude-code`)"
+            "{name}: not governed, so not allowed (run `thoth wrap-config --client {}`)",
+            report.client
         );
     }
     Ok(Exit::Ok)

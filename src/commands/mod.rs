@@ -8,3 +8,4 @@ pub mod health;
 pub mod set_api_key;
 pub mod status;
 pub mod status_clients;
+pub mod status_glyphs;

@@ -85,7 +85,7 @@ pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate:
     if args.json {
         crate::output::json(&report);
     } else {
-        crate::output::text(&render(&report));
+        crate::output::text(&render(&report, super::status_glyphs::current()));
     }
     if !report.plaintext_secrets.is_empty() {
         crate::output::message(&crate::secrets::findings::describe(
@@ -101,7 +101,10 @@ pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate:
     )
 }
 
-fn render(report: &StatusReport) -> String {
+/// The documented stable table: `Server  Governed  Agent ID  Session Intent  Enforcement`, a rule under the
+/// header, governed `✓`, empty values `—` (ASCII marks where the console cannot print those:
+/// `status_glyphs`).
+pub fn render(report: &StatusReport, glyphs: super::status_glyphs::Glyphs) -> String {
     let mut rows = vec![[
         "Server".to_owned(),
         "Governed".to_owned(),
@@ -111,16 +114,18 @@ fn render(report: &StatusReport) -> String {
     ]];
     for s in &report.servers {
         let governed = match (s.stdio, s.governed, &s.problem) {
-            (_, _, Some(_)) => "INVALID",
-            (false, _, None) => "remote (not wrappable)",
-            (true, true, None) => "✓",
-            (true, false, None) if s.ungoverned_reason.is_some() => "✗ (not this thoth)",
-            (true, false, None) => "✗",
+            (_, _, Some(_)) => "INVALID".to_owned(),
+            (false, _, None) => "remote (not wrappable)".to_owned(),
+            (true, true, None) => glyphs.governed.to_owned(),
+            (true, false, None) if s.ungoverned_reason.is_some() => {
+                format!("{} (not this thoth)", glyphs.ungoverned)
+            }
+            (true, false, None) => glyphs.ungoverned.to_owned(),
         };
-        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| glyphs.empty.into());
         rows.push([
             s.name.clone(),
-            governed.to_owned(),
+            governed,
             dash(&s.agent_id),
             dash(&s.session_intent),
             dash(&s.enforcement_mode),
@@ -140,7 +145,8 @@ fn render(report: &StatusReport) -> String {
         out.push('\n');
         if i == 0 {
             // The documented stable format: a rule under the header.
-            out.push_str(&"─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            let rule = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+            out.extend(std::iter::repeat_n(glyphs.rule, rule));
             out.push('\n');
         }
     }

@@ -27,6 +27,8 @@ pub struct ClientEntry {
     pub found: bool,
     pub error: Option<String>,
     pub servers: Vec<ServerRow>,
+    /// The client's own managed allowlist on this machine (`null`: it keeps none on the endpoint).
+    pub managed_policy: Option<clients::managed::ManagedPolicy>,
     /// An extension that may run (enabled, and extensions allowed): counts as ungoverned.
     #[serde(skip)]
     runnable_extension: bool,
@@ -126,7 +128,11 @@ pub fn run(
     if args.json {
         crate::output::json(&report);
     } else {
-        crate::output::text(&render(&report, args.all_clients));
+        crate::output::text(&render(
+            &report,
+            args.all_clients,
+            super::status_glyphs::current(),
+        ));
     }
     for problem in report.clients.iter().filter_map(|c| c.error.as_ref()) {
         tracing::warn!("{problem}");
@@ -153,6 +159,7 @@ fn entry(client: Client, path: &Path, scope: &str, trust: &Trust) -> ClientEntry
         found: path.exists(),
         error: None,
         servers: Vec::new(),
+        managed_policy: clients::managed::read(client, trust),
         runnable_extension: false,
     };
     match read {
@@ -187,6 +194,7 @@ fn extension_entries(config: &Path, allowed: bool) -> Vec<ClientEntry> {
             config: ext.manifest,
             found: true,
             error: ext.error,
+            managed_policy: None,
             runnable_extension: ext.enabled && allowed,
             servers: vec![ServerRow {
                 name: ext.id,
@@ -204,7 +212,11 @@ fn extension_entries(config: &Path, allowed: bool) -> Vec<ClientEntry> {
         .collect()
 }
 
-fn render(report: &ClientsReport, with_client: bool) -> String {
+pub fn render(
+    report: &ClientsReport,
+    with_client: bool,
+    glyphs: super::status_glyphs::Glyphs,
+) -> String {
     let mut rows: Vec<Vec<String>> = vec![[
         "Client",
         "Server",
@@ -216,15 +228,15 @@ fn render(report: &ClientsReport, with_client: bool) -> String {
     .iter()
     .map(|s| s.to_string())
     .collect()];
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| glyphs.empty.into());
     for c in &report.clients {
         for s in &c.servers {
             let governed = match (s.extension, s.remote, s.stdio, s.governed) {
                 (true, ..) => "extension (not wrappable)",
                 (_, true, ..) => "remote (not wrappable)",
                 (_, _, false, _) => "INVALID",
-                (_, _, true, true) => "✓",
-                (_, _, true, false) => "✗",
+                (_, _, true, true) => glyphs.governed,
+                (_, _, true, false) => glyphs.ungoverned,
             };
             let mut name = s.name.clone();
             if s.scope != "user" {
@@ -272,13 +284,32 @@ fn render(report: &ClientsReport, with_client: bool) -> String {
     }
     out.push_str(&line(&rows[0]));
     let rule: usize = widths.iter().sum::<usize>() + 2 * (columns - 1);
-    out.push_str(&"─".repeat(rule));
+    out.extend(std::iter::repeat_n(glyphs.rule, rule));
     out.push('\n');
     for row in &rows[1..] {
         out.push_str(&line(row));
     }
     if rows.len() == 1 {
         out.push_str("(no servers)\n");
+    }
+    let mut policies: Vec<(&str, &clients::managed::ManagedPolicy)> = Vec::new();
+    for c in &report.clients {
+        if let Some(p) = c.managed_policy.as_ref().filter(|p| p.found) {
+            if !policies.iter().any(|(_, q)| q.path == p.path) {
+                policies.push((c.client, p));
+            }
+        }
+    }
+    for (client, p) in policies {
+        let verdict = match (&p.error, p.governed_only) {
+            (Some(e), _) => format!("cannot be read ({e})"),
+            (None, true) => "allows only servers thoth governs".into(),
+            (None, false) => "allows servers thoth does not govern".into(),
+        };
+        out.push_str(&format!(
+            "{client} managed policy {}: {verdict}\n",
+            p.path.display()
+        ));
     }
     if !report.all_governed {
         out.push_str("\nNot every stdio server is governed: run `thoth wrap-config --client NAME`; disable Desktop Extensions with Claude Desktop's managed isDesktopExtensionEnabled=false.\n");

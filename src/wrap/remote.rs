@@ -14,8 +14,13 @@ use super::wrapped::{self, RunFlags};
 
 /// `type` values a url entry may have and still be bridged (clients spell Streamable HTTP several ways).
 const BRIDGED_TYPES: &[&str] = &["http", "sse", "streamable-http", "streamableHttp"];
-/// Keys of a url entry that the stdio entry replaces.
-const URL_KEYS: &[&str] = &["type", "url", "headers"];
+/// Keys of a url entry that the stdio entry replaces (Windsurf spells the URL `serverUrl`).
+const URL_KEYS: &[&str] = &["type", "url", "serverUrl", "headers"];
+
+/// The key holding the URL: `url`, or Windsurf's `serverUrl`.
+fn url_key(has: impl Fn(&str) -> bool) -> Option<&'static str> {
+    ["url", "serverUrl"].into_iter().find(|k| has(k))
+}
 
 /// What a bridged server is reached at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +35,14 @@ pub struct Remote {
 /// The url entry in `object`: `None` when it has no `url`; `Some(Err(why))` when it cannot be bridged.
 pub fn read(object: &CstObject) -> Option<Result<Remote, String>> {
     let value = |key: &str| object.get(key).and_then(|p| p.value()?.to_serde_value());
-    object.get("url")?;
+    let key = url_key(|k| object.get(k).is_some())?;
+    if object.get("url").is_some() && object.get("serverUrl").is_some() {
+        return Some(Err(
+            "has both \"url\" and \"serverUrl\": fix it by hand".into()
+        ));
+    }
     Some(read_value(
-        value("url"),
+        value(key),
         value("type"),
         object.get("headers").map(|_| value("headers")),
         object.get("command").is_some() || object.get("transport").is_some(),
@@ -316,14 +326,15 @@ fn restore(
         .original_text
         .as_deref()
         .and_then(|t| original_of(t, layout));
-    let same = original.as_ref().and_then(|(r, _, _)| r.as_ref().ok()) == Some(remote);
-    let (kind, empty_headers) = match (same, original) {
-        (true, Some((_, kind, had_headers))) => (kind, had_headers),
+    let same = original.as_ref().and_then(|(r, _, _, _)| r.as_ref().ok()) == Some(remote);
+    let (kind, empty_headers, url_key) = match (same, original) {
+        (true, Some((_, kind, had_headers, key))) => (kind, had_headers, key),
         _ => (
             Some(Value::String(
                 remote.transport.clone().unwrap_or_else(|| "http".into()),
             )),
             false,
+            "url",
         ),
     };
     let env = record
@@ -343,7 +354,7 @@ fn restore(
     if let Some(kind) = &kind {
         put("type", edit::input(kind));
     }
-    put("url", remote.url.clone().into());
+    put(url_key, remote.url.clone().into());
     if !remote.headers.is_empty() || empty_headers {
         put(
             "headers",
@@ -369,20 +380,22 @@ fn restore(
     edit::converge(object, &now, &wanted);
 }
 
-/// A recorded original entry: what it bridges to, its `type` value, and whether it had a `headers` key.
+/// A recorded original entry: what it bridges to, its `type` value, whether it had a `headers` key, and the
+/// key its URL was under.
 #[allow(clippy::type_complexity)]
 /// The recorded entry, read as its file is read (JSONC for VS Code and Zed: trailing commas, comments).
 fn original_of(
     text: &str,
     layout: &super::document::Layout,
-) -> Option<(Result<Remote, String>, Option<Value>, bool)> {
+) -> Option<(Result<Remote, String>, Option<Value>, bool, &'static str)> {
     let options = super::document::options_for(layout);
     let root = jsonc_parser::cst::CstRootNode::parse(text, &options).ok()?;
     let Some(Value::Object(map)) = root.value()?.to_serde_value() else {
         return None;
     };
+    let key = url_key(|k| map.contains_key(k)).unwrap_or("url");
     let remote = read_value(
-        map.get("url").cloned(),
+        map.get(key).cloned(),
         map.get("type").cloned(),
         map.get("headers").map(|h| Some(h.clone())),
         map.contains_key("command") || map.contains_key("transport"),
@@ -391,6 +404,7 @@ fn original_of(
         remote,
         map.get("type").cloned(),
         map.contains_key("headers"),
+        key,
     ))
 }
 

@@ -23,6 +23,8 @@ pub struct McpClient {
     pub ungoverned: Vec<String>,
     pub remote: Vec<String>,
     pub error: Option<String>,
+    /// The client's own managed allowlist on this machine (`null`: the client keeps none on the endpoint).
+    pub managed_policy: Option<crate::clients::managed::ManagedPolicy>,
 }
 
 /// Claude Desktop beyond its config: `health --json` `claude_desktop`.
@@ -63,6 +65,7 @@ pub fn claude_desktop_row(config: &ClaudeConfig, desktop: &ClaudeDesktop) -> Mcp
         ungoverned,
         remote: config.remote.clone(),
         error: config.error.clone(),
+        managed_policy: None,
     }
 }
 
@@ -83,6 +86,7 @@ pub fn client_row(
         ungoverned: Vec::new(),
         remote: Vec::new(),
         error: None,
+        managed_policy: crate::clients::managed::read(client, trust),
     };
     for path in files.iter().filter(|p| p.exists()) {
         row.found = true;
