@@ -150,3 +150,55 @@ fn no_event_is_lost_across_an_enforcer_outage() {
     assert!(total >= 30, "at least once: {total}");
     assert_eq!(spooled(&t), 0, "the spool is empty once delivered");
 }
+
+#[test]
+fn a_503_with_retry_after_holds_the_next_send_that_long() {
+    // The first batch is refused with `Retry-After: 3`; the sink's own backoff would retry after 1 s (±10%,
+    // on the next 1 s flush tick, so within ~2.1 s): the server's recorded times show it waited 3 s.
+    let enforcer = Server::http();
+    enforcer.route(
+        "POST",
+        "/v1/enforce",
+        vec![Reply::json(json!({"decision": "ALLOW"}))],
+    );
+    enforcer.route(
+        "POST",
+        "/v1/events",
+        vec![
+            Reply::status(503, "busy").with_header("retry-after", "3"),
+            Reply::status(202, ""),
+        ],
+    );
+    let t = Thoth::new("dev");
+    let mut cmd = t.command();
+    cmd.env("THOTH_ENFORCER_URL", enforcer.url())
+        .env("THOTH_API_KEY", "sk-events-test")
+        .env("THOTH_TENANT_ID", "acme")
+        .args(["run", "--agent-id", "events-agent", "--"])
+        .arg(fixture_server());
+    let mut s = Session::spawn(cmd);
+    s.request(json!(0), "initialize", init_params());
+    let reply = s.request(
+        json!(1),
+        "tools/call",
+        json!({"name": "echo", "arguments": {"n": 1}}),
+    );
+    assert!(reply.get("result").is_some(), "{reply}");
+    let sends = enforcer.wait_for("POST", "/v1/events", 2, Duration::from_secs(20));
+    assert!(sends.len() >= 2, "{}", s.stderr());
+    let gap = sends[1].at - sends[0].at;
+    assert!(
+        gap >= Duration::from_secs(3) && gap <= Duration::from_millis(5500),
+        "the retry came {gap:?} after a 503 that asked for 3 s"
+    );
+    s.close_stdin();
+    assert_eq!(
+        s.wait_timeout(Duration::from_secs(20))
+            .and_then(|st| st.code()),
+        Some(0),
+        "{}",
+        s.stderr()
+    );
+    let (_, total) = events(&enforcer, 1);
+    assert_eq!(total, 2, "the refused batch was delivered once, after the pause");
+}

@@ -300,11 +300,7 @@ impl GovApi {
             .await
             .map_err(|e| Failure::Transient(crate::net::describe(&e)))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::backoff::retry_after(v, std::time::SystemTime::now()));
+        let retry_after = crate::backoff::retry_after_in(response.headers());
         let text = response.text().await.unwrap_or_default();
         let what = || format!("POST {path} answered {}{}", status.as_u16(), excerpt(&text));
         match (status.as_u16(), retry_after) {
