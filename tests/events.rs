@@ -12,6 +12,11 @@ use crate::support::{fixture_server, init_params, Session, Thoth};
 
 /// A session of `calls` echo calls through thoth against `enforcer`; returns when thoth has exited.
 fn session(t: &Thoth, enforcer: &Server, calls: u64) {
+    finish(calls_made(t, enforcer, calls));
+}
+
+/// thoth started against `enforcer`, initialized, and `calls` echo calls answered; the session left open.
+fn calls_made(t: &Thoth, enforcer: &Server, calls: u64) -> Session {
     let mut cmd = t.command();
     cmd.env("THOTH_ENFORCER_URL", enforcer.url())
         .env("THOTH_API_KEY", "sk-events-test")
@@ -28,6 +33,11 @@ fn session(t: &Thoth, enforcer: &Server, calls: u64) {
         );
         assert!(reply.get("result").is_some(), "{reply}\n{}", s.stderr());
     }
+    s
+}
+
+/// Close stdin and wait for thoth to exit 0.
+fn finish(mut s: Session) {
     s.close_stdin();
     assert_eq!(
         s.wait_timeout(Duration::from_secs(20))
@@ -170,20 +180,7 @@ fn a_503_with_retry_after_holds_the_next_send_that_long() {
         ],
     );
     let t = Thoth::new("dev");
-    let mut cmd = t.command();
-    cmd.env("THOTH_ENFORCER_URL", enforcer.url())
-        .env("THOTH_API_KEY", "sk-events-test")
-        .env("THOTH_TENANT_ID", "acme")
-        .args(["run", "--agent-id", "events-agent", "--"])
-        .arg(fixture_server());
-    let mut s = Session::spawn(cmd);
-    s.request(json!(0), "initialize", init_params());
-    let reply = s.request(
-        json!(1),
-        "tools/call",
-        json!({"name": "echo", "arguments": {"n": 1}}),
-    );
-    assert!(reply.get("result").is_some(), "{reply}");
+    let s = calls_made(&t, &enforcer, 1);
     let sends = enforcer.wait_for("POST", "/v1/events", 2, Duration::from_secs(20));
     assert!(sends.len() >= 2, "{}", s.stderr());
     let gap = sends[1].at - sends[0].at;
@@ -191,14 +188,7 @@ fn a_503_with_retry_after_holds_the_next_send_that_long() {
         gap >= Duration::from_secs(3) && gap <= Duration::from_millis(5500),
         "the retry came {gap:?} after a 503 that asked for 3 s"
     );
-    s.close_stdin();
-    assert_eq!(
-        s.wait_timeout(Duration::from_secs(20))
-            .and_then(|st| st.code()),
-        Some(0),
-        "{}",
-        s.stderr()
-    );
+    finish(s);
     let (_, total) = events(&enforcer, 1);
     assert_eq!(total, 2, "the refused batch was delivered once, after the pause");
 }
