@@ -407,4 +407,50 @@ mod tests {
             r#"{"fs":"code-review"}"#
         );
     }
+
+    #[test]
+    fn the_intent_map_reader_takes_only_names_to_non_empty_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intent_map.json");
+        let read = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            read_intent_map(&path)
+        };
+        let map = read(r#"{"fs": "code-review", "gh": "triage"}"#).unwrap();
+        assert_eq!(map.get("fs").map(String::as_str), Some("code-review"));
+        assert_eq!(map.len(), 2);
+        assert!(read("{}").unwrap().is_empty());
+        for bad in [
+            r#"{"fs": ""}"#,
+            r#"{"fs": "  "}"#,
+            r#"{"fs": 1}"#,
+            r#"{"fs": null}"#,
+            r#"{"fs": ["a"]}"#,
+            r#"["fs"]"#,
+            "",
+            "{",
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+        assert!(read_intent_map(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn write_new_never_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |n: u64| format!("{n:04}.json");
+        std::fs::write(dir.path().join("0001.json"), "taken").unwrap();
+        assert_eq!(write_new_private(dir.path(), b"a", 0, name).unwrap(), 0);
+        // 1 is another process's: skipped, not overwritten.
+        assert_eq!(write_new_private(dir.path(), b"b", 1, name).unwrap(), 2);
+        assert_eq!(std::fs::read(dir.path().join("0001.json")).unwrap(), b"taken");
+        assert_eq!(std::fs::read(dir.path().join("0002.json")).unwrap(), b"b");
+        assert_eq!(mode(&dir.path().join("0002.json")), 0o600);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| is_temp_name(n)), "{names:?}");
+        assert_eq!(names.len(), 3);
+    }
 }
