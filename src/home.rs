@@ -443,7 +443,10 @@ mod tests {
         assert_eq!(write_new_private(dir.path(), b"a", 0, name).unwrap(), 0);
         // 1 is another process's: skipped, not overwritten.
         assert_eq!(write_new_private(dir.path(), b"b", 1, name).unwrap(), 2);
-        assert_eq!(std::fs::read(dir.path().join("0001.json")).unwrap(), b"taken");
+        assert_eq!(
+            std::fs::read(dir.path().join("0001.json")).unwrap(),
+            b"taken"
+        );
         assert_eq!(std::fs::read(dir.path().join("0002.json")).unwrap(), b"b");
         assert_eq!(mode(&dir.path().join("0002.json")), 0o600);
         let names: Vec<String> = std::fs::read_dir(dir.path())

@@ -190,5 +190,8 @@ fn a_503_with_retry_after_holds_the_next_send_that_long() {
     );
     finish(s);
     let (_, total) = events(&enforcer, 1);
-    assert_eq!(total, 2, "the refused batch was delivered once, after the pause");
+    assert_eq!(
+        total, 2,
+        "the refused batch was delivered once, after the pause"
+    );
 }

@@ -549,7 +549,8 @@ impl<T: Transport> Worker<T> {
             );
         }
         self.down = true;
-        self.next_try = Instant::now() + retry_wait(&self.config, self.failures, failure, &mut self.rng);
+        self.next_try =
+            Instant::now() + retry_wait(&self.config, self.failures, failure, &mut self.rng);
         self.failures = self.failures.saturating_add(1);
     }
 

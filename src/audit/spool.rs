@@ -124,13 +124,12 @@ impl Spool {
         }
         // The one atomic writer (0600, fsync, rename that never overwrites, folder fsync); a number another
         // process took is skipped.
-        let taken = crate::home::write_new_private(&self.dir, &body, self.next, |n| {
-            BatchId(n).file_name()
-        })
-        .map_err(|err| match err {
-            crate::home::Error::Io { path, error } => io(&path)(error),
-            other => io(&self.dir)(std::io::Error::other(other.to_string())),
-        })?;
+        let taken =
+            crate::home::write_new_private(&self.dir, &body, self.next, |n| BatchId(n).file_name())
+                .map_err(|err| match err {
+                    crate::home::Error::Io { path, error } => io(&path)(error),
+                    other => io(&self.dir)(std::io::Error::other(other.to_string())),
+                })?;
         let id = BatchId(taken);
         self.next = taken + 1;
         self.index.push_back((id, len));

@@ -366,6 +366,22 @@ pub fn retry_wait(
     crate::backoff::honour(backoff, retry_after, MAX_BACKOFF, interval, rng)
 }
 
+/// The heartbeat leader's wait before its next attempt (the one decision its loop and the fleet simulation
+/// share): the jittered interval after a success (`failure` None), `retry_wait` after a failure
+/// (`failures` in a row, this one counted), None after a refused credential: no more attempts.
+pub fn next_wait(
+    interval: Duration,
+    failure: Option<&Failure>,
+    failures: u32,
+    rng: &mut fastrand::Rng,
+) -> Option<Duration> {
+    match failure {
+        None => Some(jitter_with(interval, rng)),
+        Some(failure) if failure.is_unauthorized() => None,
+        Some(failure) => Some(retry_wait(interval, failures, failure.retry_after(), rng)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

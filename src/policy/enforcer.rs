@@ -435,7 +435,13 @@ impl Remote {
                     tracing::debug!(tool, hold_token = %hold.hold_token, %why, retry_after = ?asked, "hold poll throttled; waiting as asked");
                     polls = polls.saturating_add(1);
                     // The deadline bounds the wait: past it the call is blocked, whatever was asked.
-                    delay = crate::backoff::honour(POLL.delay(polls), Some(asked), wait, Duration::ZERO, &mut fastrand::Rng::new());
+                    delay = crate::backoff::honour(
+                        POLL.delay(polls),
+                        Some(asked),
+                        wait,
+                        Duration::ZERO,
+                        &mut fastrand::Rng::new(),
+                    );
                     continue;
                 }
             }

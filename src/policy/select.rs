@@ -151,9 +151,9 @@ fn intent_from_map(thoth_dir: Option<&Path>, agent_id: &str) -> Option<Sourced<S
         return None;
     }
     match crate::home::read_intent_map(&path) {
-        Ok(mut map) => map.remove(agent_id).map(|intent| {
-            Sourced::new(intent, Source::Profile(path.display().to_string()))
-        }),
+        Ok(mut map) => map
+            .remove(agent_id)
+            .map(|intent| Sourced::new(intent, Source::Profile(path.display().to_string()))),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "ignoring intent_map.json: expected {{\"server name\": \"intent\"}}");
             None

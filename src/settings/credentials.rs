@@ -141,7 +141,8 @@ pub fn admin_session_path(
 ) -> Option<std::path::PathBuf> {
     let host = url::Url::parse(govapi_url?).ok()?.host_str()?.to_owned();
     Some(
-        crate::platform::paths::sessions_dir(thoth_dir?).join(format!("{}--{host}--admin-token.jwt", tenant?)),
+        crate::platform::paths::sessions_dir(thoth_dir?)
+            .join(format!("{}--{host}--admin-token.jwt", tenant?)),
     )
 }
 

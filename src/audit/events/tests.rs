@@ -324,7 +324,14 @@ fn retries_double_with_jitter_and_honour_retry_after() {
     };
     let mut rng = fastrand::Rng::with_seed(16);
     let plain = SendError::Retryable("HTTP 503".into());
-    for (failures, nominal) in [(0, 1.0), (1, 2.0), (2, 4.0), (5, 32.0), (6, 60.0), (40, 60.0)] {
+    for (failures, nominal) in [
+        (0, 1.0),
+        (1, 2.0),
+        (2, 4.0),
+        (5, 32.0),
+        (6, 60.0),
+        (40, 60.0),
+    ] {
         for _ in 0..200 {
             let w = retry_wait(&config, failures, &plain, &mut rng).as_secs_f64();
             assert!(
@@ -341,7 +348,10 @@ fn retries_double_with_jitter_and_honour_retry_after() {
         for _ in 0..200 {
             let w = retry_wait(&config, 0, &throttled, &mut rng).as_secs_f64();
             // At least what was asked (capped), spread over at most one `retry_initial` after it.
-            assert!(w >= floor - 1e-9 && w <= floor.max(1.1) + 1.0 + 1e-9, "{asked}: {w}");
+            assert!(
+                w >= floor - 1e-9 && w <= floor.max(1.1) + 1.0 + 1e-9,
+                "{asked}: {w}"
+            );
         }
     }
 }

@@ -43,7 +43,10 @@ impl Transport for EventsTransport {
             return Ok(());
         }
         let reason = status.canonical_reason().unwrap_or("");
-        match (status.as_u16(), crate::backoff::retry_after_in(response.headers())) {
+        match (
+            status.as_u16(),
+            crate::backoff::retry_after_in(response.headers()),
+        ) {
             (429 | 503, Some(retry_after)) => Err(SendError::Throttled {
                 why: format!("HTTP {}: {reason}", status.as_u16()),
                 retry_after,
