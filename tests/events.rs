@@ -75,6 +75,17 @@ fn events(enforcer: &Server, skip: usize) -> (BTreeSet<(String, String, u64)>, u
     (unique, total)
 }
 
+/// A loopback enforcer that allows every call (its `/v1/events` answers are the test's).
+fn allowing_enforcer() -> Server {
+    let enforcer = Server::http();
+    enforcer.route(
+        "POST",
+        "/v1/enforce",
+        vec![Reply::json(json!({"decision": "ALLOW"}))],
+    );
+    enforcer
+}
+
 fn spooled(t: &Thoth) -> usize {
     std::fs::read_dir(t.home.path().join(".thoth/spool"))
         .map(|d| {
@@ -87,12 +98,7 @@ fn spooled(t: &Thoth) -> usize {
 
 #[test]
 fn every_governed_call_sends_pre_and_post_events() {
-    let enforcer = Server::http();
-    enforcer.route(
-        "POST",
-        "/v1/enforce",
-        vec![Reply::json(json!({"decision": "ALLOW"}))],
-    );
+    let enforcer = allowing_enforcer();
     enforcer.route("POST", "/v1/events", vec![Reply::status(202, "")]);
     let t = Thoth::new("dev");
     session(&t, &enforcer, 5);
@@ -116,12 +122,7 @@ fn every_governed_call_sends_pre_and_post_events() {
 
 #[test]
 fn no_event_is_lost_across_an_enforcer_outage() {
-    let enforcer = Server::http();
-    enforcer.route(
-        "POST",
-        "/v1/enforce",
-        vec![Reply::json(json!({"decision": "ALLOW"}))],
-    );
+    let enforcer = allowing_enforcer();
     // The events endpoint is down for the whole first session.
     enforcer.route("POST", "/v1/events", vec![Reply::status(503, "down")]);
     let t = Thoth::new("dev");
@@ -165,12 +166,7 @@ fn no_event_is_lost_across_an_enforcer_outage() {
 fn a_503_with_retry_after_holds_the_next_send_that_long() {
     // The first batch is refused with `Retry-After: 3`; the sink's own backoff would retry after 1 s (±10%,
     // on the next 1 s flush tick, so within ~2.1 s): the server's recorded times show it waited 3 s.
-    let enforcer = Server::http();
-    enforcer.route(
-        "POST",
-        "/v1/enforce",
-        vec![Reply::json(json!({"decision": "ALLOW"}))],
-    );
+    let enforcer = allowing_enforcer();
     enforcer.route(
         "POST",
         "/v1/events",
