@@ -2,7 +2,7 @@
 //! and a server's `Retry-After` honoured without letting it herd a fleet. Pure: callers pass the random
 //! source, so the fleet simulation (src/fleet/simulation.rs) drives exactly this code deterministically.
 //! Used by the GovAPI heartbeat leader and registration, the events spool replay and the enforcer's
-//! hold polling.
+//! hold polling; `retry_after_in` is the one place a response's `Retry-After` is read.
 
 use std::time::{Duration, SystemTime};
 
@@ -54,6 +54,13 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let at = crate::time::parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The `Retry-After` of a response (its headers), read now: the one reader behind GovAPI, the enforcer's
+/// hold polling and the events transport. None when absent or unreadable.
+pub fn retry_after_in(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    retry_after(value, SystemTime::now())
 }
 
 /// The wait after a failure that came with `retry_after`: at least what the server asked for (bounded by

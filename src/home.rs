@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::platform::paths;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot prepare {path}: {error}")]
@@ -54,14 +56,14 @@ pub fn bootstrap(dir: &Path) -> Result<Vec<String>, Error> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         crate::platform::make_private(dir).map_err(io(dir))?;
     }
-    create_if_missing(&dir.join("intent_map.json"), b"{}\n", false)?;
+    create_if_missing(&paths::intent_map_file(dir), b"{}\n", false)?;
     create_if_missing(
-        &dir.join("proxy_api_key.json"),
+        &paths::proxy_api_key_file(dir),
         b"{\"api_key\": null, \"key_id\": null}\n",
         true,
     )?;
-    tighten(&dir.join("proxy_api_key.json"), &mut warnings)?;
-    let sessions = dir.join("sessions");
+    tighten(&paths::proxy_api_key_file(dir), &mut warnings)?;
+    let sessions = paths::sessions_dir(dir);
     if sessions.is_dir() {
         tighten(&sessions, &mut warnings)?;
         for entry in std::fs::read_dir(&sessions)
@@ -179,10 +181,59 @@ pub fn write_file(
         _ => Path::new("."),
     };
     stays_in_thoth_dir(path, dir)?;
+    let temp = staged(dir, path, content, access)?;
+    before_rename();
+    temp.persist(path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        error: e.error,
+    })?;
+    crate::platform::sync_dir(dir).map_err(io(dir))
+}
+
+/// `write_file` (private) for a queue whose entries are never replaced (the events spool): the content
+/// lands in `dir` under `name(n)` for the first `n` from `first` that no file has yet (another process may
+/// take a number first). Returns that `n`.
+pub fn write_new_private(
+    dir: &Path,
+    content: &[u8],
+    first: u64,
+    name: impl Fn(u64) -> String,
+) -> Result<u64, Error> {
+    stays_in_thoth_dir(&dir.join(name(first)), dir)?;
+    let mut temp = staged(dir, dir, content, Access::Private)?;
+    let mut n = first;
+    loop {
+        let path = dir.join(name(n));
+        match temp.persist_noclobber(&path) {
+            Ok(_) => return crate::platform::sync_dir(dir).map(|()| n).map_err(io(dir)),
+            Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                temp = err.file;
+                n += 1;
+            }
+            Err(err) => return Err(io(&path)(err.error)),
+        }
+    }
+}
+
+/// A temp file `write_file` leaves behind if it dies before the rename.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+}
+
+const TEMP_PREFIX: &str = ".thoth-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The content in a temp file in `dir` with `access`, synced: ready to be renamed over `path`.
+fn staged(
+    dir: &Path,
+    path: &Path,
+    content: &[u8],
+    access: Access,
+) -> Result<tempfile::NamedTempFile, Error> {
     // Created 0600, so a secret is never readable by others, not even for a moment.
     let mut temp = tempfile::Builder::new()
-        .prefix(".thoth-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io(dir))?;
     temp.write_all(content).map_err(io(path))?;
@@ -196,12 +247,24 @@ pub fn write_file(
     }
     .map_err(io(path))?;
     temp.as_file().sync_all().map_err(io(path))?;
-    before_rename();
-    temp.persist(path).map_err(|e| Error::Io {
-        path: path.to_owned(),
-        error: e.error,
-    })?;
-    crate::platform::sync_dir(dir).map_err(io(dir))
+    Ok(temp)
+}
+
+/// An `intent_map.json` (`{server name: session intent}`, each intent a non-empty string): the one reader,
+/// behind `wrap-config --intent-map` (an error) and `thoth run`'s session intent (a warning). Err: a
+/// sentence saying what is wrong.
+pub fn read_intent_map(path: &Path) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let map: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    map.into_iter()
+        .map(|(name, intent)| match intent {
+            serde_json::Value::String(s) if !s.trim().is_empty() => Ok((name, s)),
+            _ => Err(format!(
+                "the intent of \"{name}\" is not a non-empty string"
+            )),
+        })
+        .collect()
 }
 
 /// A file under a `.thoth` folder must land inside it once symlinks are resolved: a symlinked subfolder
@@ -210,7 +273,7 @@ pub fn write_file(
 fn stays_in_thoth_dir(path: &Path, dir: &Path) -> Result<(), Error> {
     let Some(root) = dir
         .ancestors()
-        .find(|a| a.file_name().is_some_and(|n| n == ".thoth"))
+        .find(|a| a.file_name().is_some_and(|n| n == paths::THOTH_DIR_NAME))
     else {
         return Ok(());
     };
@@ -231,7 +294,7 @@ fn stays_in_thoth_dir(path: &Path, dir: &Path) -> Result<(), Error> {
 /// `~/.thoth/proxy_api_key.json` with this key (written 0600, atomically).
 pub fn save_api_key(dir: &Path, api_key: &str, key_id: Option<&str>) -> Result<PathBuf, Error> {
     bootstrap(dir)?;
-    let path = dir.join("proxy_api_key.json");
+    let path = paths::proxy_api_key_file(dir);
     let body = serde_json::json!({"api_key": api_key, "key_id": key_id});
     let mut text = serde_json::to_vec_pretty(&body).unwrap_or_default();
     text.push(b'\n');
@@ -343,5 +406,54 @@ mod tests {
             std::fs::read_to_string(dir.join("intent_map.json")).unwrap(),
             r#"{"fs":"code-review"}"#
         );
+    }
+
+    #[test]
+    fn the_intent_map_reader_takes_only_names_to_non_empty_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("intent_map.json");
+        let read = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            read_intent_map(&path)
+        };
+        let map = read(r#"{"fs": "code-review", "gh": "triage"}"#).unwrap();
+        assert_eq!(map.get("fs").map(String::as_str), Some("code-review"));
+        assert_eq!(map.len(), 2);
+        assert!(read("{}").unwrap().is_empty());
+        for bad in [
+            r#"{"fs": ""}"#,
+            r#"{"fs": "  "}"#,
+            r#"{"fs": 1}"#,
+            r#"{"fs": null}"#,
+            r#"{"fs": ["a"]}"#,
+            r#"["fs"]"#,
+            "",
+            "{",
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
+        }
+        assert!(read_intent_map(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn write_new_never_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |n: u64| format!("{n:04}.json");
+        std::fs::write(dir.path().join("0001.json"), "taken").unwrap();
+        assert_eq!(write_new_private(dir.path(), b"a", 0, name).unwrap(), 0);
+        // 1 is another process's: skipped, not overwritten.
+        assert_eq!(write_new_private(dir.path(), b"b", 1, name).unwrap(), 2);
+        assert_eq!(
+            std::fs::read(dir.path().join("0001.json")).unwrap(),
+            b"taken"
+        );
+        assert_eq!(std::fs::read(dir.path().join("0002.json")).unwrap(), b"b");
+        assert_eq!(mode(&dir.path().join("0002.json")), 0o600);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| is_temp_name(n)), "{names:?}");
+        assert_eq!(names.len(), 3);
     }
 }

@@ -501,6 +501,35 @@ fn a_hold_not_resolved_in_time_blocks() {
     assert_next_call_works(&mut session, 2);
 }
 
+#[test]
+fn a_hold_poll_answered_503_with_retry_after_waits_that_long() {
+    // Polls double from 250 ms up to 2 s; a `Retry-After: 2` on the first poll holds the second for 2 s
+    // (the recorded request times, not a sleep, say so), and the call is still approved after it.
+    let (enforcer, thoth, mut session) = step_up_then(
+        "20",
+        vec![
+            Reply::status(503, "").with_header("retry-after", "2"),
+            Reply::status(429, "").with_header("retry-after", "1"),
+            Reply::json(json!({"resolved": true, "resolution": "ALLOW"})),
+        ],
+    );
+    let resp = call(&mut session, 1, "echo", json!({"after": "pause"}));
+    assert_eq!(echoed(&resp), json!({"after": "pause"}), "{resp}");
+    let polls = enforcer.server.received_at("GET", "/v1/enforce/hold/*");
+    assert_eq!(polls.len(), 3, "{polls:?}");
+    let gaps: Vec<Duration> = polls.windows(2).map(|p| p[1].at - p[0].at).collect();
+    assert!(
+        gaps[0] >= Duration::from_secs(2) && gaps[0] < Duration::from_millis(3500),
+        "{gaps:?}"
+    );
+    assert!(
+        gaps[1] >= Duration::from_secs(1) && gaps[1] < Duration::from_millis(2500),
+        "{gaps:?}"
+    );
+    assert_eq!(recorded_calls(&thoth).len(), 1);
+    assert_next_call_works(&mut session, 2);
+}
+
 // ---- outages and the fallback --------------------------------------------------------------------------------
 
 /// One failing reply, then ALLOW: the failure gets `expect` (a BLOCK reason fragment), the next call passes.

@@ -12,6 +12,11 @@ use crate::support::{fixture_server, init_params, Session, Thoth};
 
 /// A session of `calls` echo calls through thoth against `enforcer`; returns when thoth has exited.
 fn session(t: &Thoth, enforcer: &Server, calls: u64) {
+    finish(calls_made(t, enforcer, calls));
+}
+
+/// thoth started against `enforcer`, initialized, and `calls` echo calls answered; the session left open.
+fn calls_made(t: &Thoth, enforcer: &Server, calls: u64) -> Session {
     let mut cmd = t.command();
     cmd.env("THOTH_ENFORCER_URL", enforcer.url())
         .env("THOTH_API_KEY", "sk-events-test")
@@ -28,6 +33,11 @@ fn session(t: &Thoth, enforcer: &Server, calls: u64) {
         );
         assert!(reply.get("result").is_some(), "{reply}\n{}", s.stderr());
     }
+    s
+}
+
+/// Close stdin and wait for thoth to exit 0.
+fn finish(mut s: Session) {
     s.close_stdin();
     assert_eq!(
         s.wait_timeout(Duration::from_secs(20))
@@ -65,6 +75,17 @@ fn events(enforcer: &Server, skip: usize) -> (BTreeSet<(String, String, u64)>, u
     (unique, total)
 }
 
+/// A loopback enforcer that allows every call (its `/v1/events` answers are the test's).
+fn allowing_enforcer() -> Server {
+    let enforcer = Server::http();
+    enforcer.route(
+        "POST",
+        "/v1/enforce",
+        vec![Reply::json(json!({"decision": "ALLOW"}))],
+    );
+    enforcer
+}
+
 fn spooled(t: &Thoth) -> usize {
     std::fs::read_dir(t.home.path().join(".thoth/spool"))
         .map(|d| {
@@ -77,12 +98,7 @@ fn spooled(t: &Thoth) -> usize {
 
 #[test]
 fn every_governed_call_sends_pre_and_post_events() {
-    let enforcer = Server::http();
-    enforcer.route(
-        "POST",
-        "/v1/enforce",
-        vec![Reply::json(json!({"decision": "ALLOW"}))],
-    );
+    let enforcer = allowing_enforcer();
     enforcer.route("POST", "/v1/events", vec![Reply::status(202, "")]);
     let t = Thoth::new("dev");
     session(&t, &enforcer, 5);
@@ -106,12 +122,7 @@ fn every_governed_call_sends_pre_and_post_events() {
 
 #[test]
 fn no_event_is_lost_across_an_enforcer_outage() {
-    let enforcer = Server::http();
-    enforcer.route(
-        "POST",
-        "/v1/enforce",
-        vec![Reply::json(json!({"decision": "ALLOW"}))],
-    );
+    let enforcer = allowing_enforcer();
     // The events endpoint is down for the whole first session.
     enforcer.route("POST", "/v1/events", vec![Reply::status(503, "down")]);
     let t = Thoth::new("dev");
@@ -149,4 +160,34 @@ fn no_event_is_lost_across_an_enforcer_outage() {
     }
     assert!(total >= 30, "at least once: {total}");
     assert_eq!(spooled(&t), 0, "the spool is empty once delivered");
+}
+
+#[test]
+fn a_503_with_retry_after_holds_the_next_send_that_long() {
+    // The first batch is refused with `Retry-After: 3`; the sink's own backoff would retry after 1 s (±10%,
+    // on the next 1 s flush tick, so within ~2.1 s): the server's recorded times show it waited 3 s.
+    let enforcer = allowing_enforcer();
+    enforcer.route(
+        "POST",
+        "/v1/events",
+        vec![
+            Reply::status(503, "busy").with_header("retry-after", "3"),
+            Reply::status(202, ""),
+        ],
+    );
+    let t = Thoth::new("dev");
+    let s = calls_made(&t, &enforcer, 1);
+    let sends = enforcer.wait_for("POST", "/v1/events", 2, Duration::from_secs(20));
+    assert!(sends.len() >= 2, "{}", s.stderr());
+    let gap = sends[1].at - sends[0].at;
+    assert!(
+        gap >= Duration::from_secs(3) && gap <= Duration::from_millis(5500),
+        "the retry came {gap:?} after a 503 that asked for 3 s"
+    );
+    finish(s);
+    let (_, total) = events(&enforcer, 1);
+    assert_eq!(
+        total, 2,
+        "the refused batch was delivered once, after the pause"
+    );
 }

@@ -3,7 +3,7 @@
 //! connections, a 401 that stops the heartbeat and is reported, a reply that changes the interval,
 //! re-registration when what was registered changes (`thoth checkin`), and three `thoth run` processes that
 //! send one heartbeat stream which survives its leader being killed, eight which send one per interval, and a
-//! 503 whose `Retry-After` is waited out. `endpoint.json` and `health --json` are
+//! 503 whose `Retry-After` is waited out (on registration, and on check-ins in seconds or as an HTTP-date). `endpoint.json` and `health --json` are
 //! validated against their schemas in every state reached.
 
 use std::path::PathBuf;
@@ -777,4 +777,49 @@ fn sorted_keys(v: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
     keys
+}
+
+#[test]
+fn heartbeats_wait_out_a_retry_after_in_seconds_or_as_an_http_date() {
+    // Check-ins at a 1 s interval: a 429 asking for 3 s, then a 503 asking for a date 12 s from now. The
+    // loopback GovAPI's recorded arrival times show each retry came no sooner than asked, and at most one
+    // interval (the spread) plus scheduling slack after.
+    let api = GovApi::new();
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    let date = wall + Duration::from_secs(12);
+    let date_at = now + date.duration_since(wall).unwrap();
+    // HTTP-dates have whole seconds: the date sent is up to 1 s before `date`.
+    let floor_of_date = date_at - Duration::from_secs(1);
+    api.server.route(
+        "POST",
+        CHECKIN,
+        vec![
+            Reply::status(429, "slow down").with_header("retry-after", "3"),
+            Reply::json(json!({})),
+            Reply::status(503, "maintenance")
+                .with_header("retry-after", &httpdate::fmt_http_date(date)),
+            Reply::json(json!({})),
+        ],
+    );
+    let t = Thoth::new("dev");
+    let env = env(&t, api.server.url(), &api.ca);
+    let _session = start(&t, &env, "fs-agent");
+    let got = api
+        .server
+        .wait_for("POST", CHECKIN, 4, Duration::from_secs(40));
+    assert!(got.len() >= 4, "{got:?}");
+    let gap = got[1].at - got[0].at;
+    assert!(
+        (3000..=5500).contains(&gap.as_millis()),
+        "a check-in {gap:?} after a 429 that asked for 3 s"
+    );
+    assert!(
+        got[2].at < floor_of_date,
+        "the date must lie ahead of the 503"
+    );
+    assert!(
+        got[3].at >= floor_of_date && got[3].at <= date_at + Duration::from_millis(2500),
+        "a check-in {:?} after the date asked for",
+        got[3].at.saturating_duration_since(floor_of_date)
+    );
 }

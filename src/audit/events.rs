@@ -64,6 +64,10 @@ pub enum SendError {
     /// Worth trying again later: no connection, a timeout, 429, 5xx. The batch is spooled.
     #[error("the enforcer could not take the events now: {0}")]
     Retryable(String),
+    /// 429 / 503 with a `Retry-After`: retryable, and not before the server asked (capped at
+    /// `MAX_RETRY_AFTER`).
+    #[error("the enforcer asked for a pause of {retry_after:?}: {why}")]
+    Throttled { why: String, retry_after: Duration },
     /// Trying again cannot help (a 4xx other than 429): the batch is dropped and counted.
     #[error("the enforcer refused the events: {0}")]
     Permanent(String),
@@ -106,7 +110,8 @@ pub struct SinkConfig {
     /// The raw arguments and results those events hold, in bytes; past it, events are dropped and counted
     /// (each event can carry up to the line cap, so a count alone does not bound memory).
     pub queue_bytes: usize,
-    /// After a retryable failure, wait this long before trying again, doubling up to `retry_max`.
+    /// After a retryable failure, wait this long (±10%) before trying again, doubling up to `retry_max`
+    /// (`backoff.rs`); a `Retry-After` is honoured up to `MAX_RETRY_AFTER`, spread over `retry_initial`.
     pub retry_initial: Duration,
     pub retry_max: Duration,
 }
@@ -239,7 +244,8 @@ impl EventSink {
             ctx: Arc::new(ctx),
             config,
             counters: counters.clone(),
-            retry_delay: config.retry_initial,
+            failures: 0,
+            rng: fastrand::Rng::new(),
             next_try: Instant::now(),
             down: false,
         };
@@ -348,7 +354,9 @@ struct Worker<T> {
     ctx: Arc<EventContext>,
     config: SinkConfig,
     counters: Arc<Counters>,
-    retry_delay: Duration,
+    /// Retryable failures in a row (0 after a delivery): the backoff's doublings.
+    failures: u32,
+    rng: fastrand::Rng,
     /// No send before this (backoff after a retryable failure).
     next_try: Instant,
     down: bool,
@@ -415,8 +423,8 @@ impl<T: Transport> Worker<T> {
                 self.delivered();
                 Counters::add(&self.counters.sent_events, batch.events.len() as u64);
             }
-            Err(SendError::Retryable(why)) => {
-                self.undelivered(&why);
+            Err(failure @ (SendError::Retryable(_) | SendError::Throttled { .. })) => {
+                self.undelivered(&failure);
                 self.spool(batch).await;
             }
             Err(SendError::Permanent(why)) => self.rejected(&batch, &why),
@@ -452,8 +460,8 @@ impl<T: Transport> Worker<T> {
                     Counters::add(&self.counters.replayed_batches, 1);
                     self.ack(id).await;
                 }
-                Err(SendError::Retryable(why)) => {
-                    self.undelivered(&why);
+                Err(failure @ (SendError::Retryable(_) | SendError::Throttled { .. })) => {
+                    self.undelivered(&failure);
                     return;
                 }
                 Err(SendError::Permanent(why)) => {
@@ -527,22 +535,23 @@ impl<T: Transport> Worker<T> {
             );
         }
         self.down = false;
-        self.retry_delay = self.config.retry_initial;
+        self.failures = 0;
         self.next_try = Instant::now();
     }
 
-    fn undelivered(&mut self, why: &str) {
+    fn undelivered(&mut self, failure: &SendError) {
         if self.down {
-            tracing::debug!(reason = why, "events still cannot be sent");
+            tracing::debug!(reason = %failure, "events still cannot be sent");
         } else {
             tracing::warn!(
-                reason = why,
+                reason = %failure,
                 "events cannot be sent to the enforcer; spooling them until it answers"
             );
         }
         self.down = true;
-        self.next_try = Instant::now() + self.retry_delay;
-        self.retry_delay = (self.retry_delay * 2).min(self.config.retry_max);
+        self.next_try =
+            Instant::now() + retry_wait(&self.config, self.failures, failure, &mut self.rng);
+        self.failures = self.failures.saturating_add(1);
     }
 
     fn rejected(&mut self, batch: &EventBatch, why: &str) {
@@ -553,6 +562,27 @@ impl<T: Transport> Worker<T> {
         );
         Counters::add(&self.counters.rejected_batches, 1);
     }
+}
+
+/// The longest `Retry-After` the sink honours (a hostile or broken enforcer cannot silence it for longer).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// The wait after the `failures`+1-th retryable failure in a row: the capped, ±10% jittered backoff, or
+/// at least what a `Retry-After` asked (`backoff::honour`).
+fn retry_wait(
+    config: &SinkConfig,
+    failures: u32,
+    failure: &SendError,
+    rng: &mut fastrand::Rng,
+) -> Duration {
+    use crate::backoff;
+    let policy = backoff::Backoff::new(config.retry_initial, config.retry_max);
+    let wait = backoff::spread(policy.delay(failures), 0.1, rng);
+    let asked = match failure {
+        SendError::Throttled { retry_after, .. } => Some(*retry_after),
+        _ => None,
+    };
+    backoff::honour(wait, asked, MAX_RETRY_AFTER, config.retry_initial, rng)
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ pub struct ChainPaths {
 
 impl ChainPaths {
     pub fn of(audit_dir: &Path) -> ChainPaths {
+        use crate::platform::paths;
         let state = match (audit_dir.file_name(), audit_dir.parent()) {
-            (Some(name), Some(parent)) if name == "audit" => parent.join("state"),
-            _ => audit_dir.join("state"),
+            (Some(name), Some(parent)) if name == paths::AUDIT_DIR_NAME => paths::state_dir(parent),
+            _ => paths::state_dir(audit_dir),
         };
         ChainPaths {
             dir: audit_dir.to_owned(),
@@ -46,15 +47,15 @@ impl ChainPaths {
     }
 
     pub fn head(&self) -> PathBuf {
-        self.state.join("audit-head.json")
+        crate::platform::paths::audit_head_in(&self.state)
     }
 
     pub fn key(&self) -> PathBuf {
-        self.state.join("audit.key")
+        crate::platform::paths::audit_key_in(&self.state)
     }
 
     pub fn lock(&self) -> PathBuf {
-        self.state.join("audit.lock")
+        crate::platform::paths::audit_lock_in(&self.state)
     }
 }
 

@@ -9,7 +9,6 @@
 //! and those it wrote, so the bounds hold per process (and are enforced over everything at open).
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -85,7 +84,7 @@ impl Spool {
             if let Some(id) = BatchId::parse(&name) {
                 let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
                 found.push((id, len));
-            } else if name.starts_with(".tmp") {
+            } else if crate::home::is_temp_name(&name) || name.starts_with(".tmp") {
                 remove_if_stale(&entry.path());
             }
         }
@@ -123,31 +122,20 @@ impl Spool {
                 max_bytes: self.limits.max_bytes,
             });
         }
-        let mut temp = tempfile::Builder::new()
-            .prefix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(io(&self.dir))?;
-        // NamedTempFile is created 0600.
-        temp.write_all(&body).map_err(io(temp.path()))?;
-        temp.as_file().sync_all().map_err(io(temp.path()))?;
-        loop {
-            let id = BatchId(self.next);
-            self.next += 1;
-            let path = self.dir.join(id.file_name());
-            match temp.persist_noclobber(&path) {
-                Ok(_) => {
-                    self.index.push_back((id, len));
-                    self.bytes += len;
-                    self.shed();
-                    return Ok(id);
-                }
-                // Another process took this number: take the next one.
-                Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    temp = err.file;
-                }
-                Err(err) => return Err(io(&path)(err.error)),
-            }
-        }
+        // The one atomic writer (0600, fsync, rename that never overwrites, folder fsync); a number another
+        // process took is skipped.
+        let taken =
+            crate::home::write_new_private(&self.dir, &body, self.next, |n| BatchId(n).file_name())
+                .map_err(|err| match err {
+                    crate::home::Error::Io { path, error } => io(&path)(error),
+                    other => io(&self.dir)(std::io::Error::other(other.to_string())),
+                })?;
+        let id = BatchId(taken);
+        self.next = taken + 1;
+        self.index.push_back((id, len));
+        self.bytes += len;
+        self.shed();
+        Ok(id)
     }
 
     /// The spooled batches, oldest first.

@@ -404,21 +404,25 @@ pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// `seq` of a file's first record.
 fn first_seq(path: &Path) -> Option<u64> {
+    use super::verify::{read_line, LineRead, MAX_LINE_BYTES};
     let file = std::fs::File::open(path).ok()?;
     let mut line = Vec::new();
-    std::io::BufRead::read_until(
-        &mut std::io::BufReader::new(file.take(1 << 20)),
-        b'\n',
+    // The checker's bounded reader: a first line past the cap, or without its `\n`, is no record.
+    match read_line(
+        &mut std::io::BufReader::new(file),
         &mut line,
+        MAX_LINE_BYTES,
     )
-    .ok()?;
+    .ok()?
+    {
+        LineRead::Line => {}
+        LineRead::Eof | LineRead::Partial | LineRead::TooLong => return None,
+    }
     #[derive(serde::Deserialize)]
     struct Seq {
         seq: u64,
     }
-    serde_json::from_slice::<Seq>(line.strip_suffix(b"\n")?)
-        .ok()
-        .map(|s| s.seq)
+    serde_json::from_slice::<Seq>(&line).ok().map(|s| s.seq)
 }
 
 /// A file's last whole record: its `seq`, its line's hash and the file's length through it.

@@ -101,7 +101,7 @@ struct Link {
     event: Option<String>,
 }
 
-enum LineRead {
+pub(crate) enum LineRead {
     Eof,
     Line,
     /// A last line without `\n`.
@@ -109,8 +109,13 @@ enum LineRead {
     TooLong,
 }
 
-/// Read one line (without its `\n`) into `buf`, holding at most `max` bytes; a longer one is skipped.
-fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<LineRead> {
+/// Read one line (without its `\n`) into `buf`, holding at most `max` bytes; a longer one is skipped. The
+/// audit module's one bounded line reader (the checker and `store`'s first-record lookup).
+pub(crate) fn read_line(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<LineRead> {
     buf.clear();
     let mut too_long = false;
     loop {

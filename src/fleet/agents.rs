@@ -26,7 +26,7 @@ pub struct AgentRecord {
 
 /// `~/.thoth/state/agents`.
 pub fn agents_dir(thoth_dir: &Path) -> PathBuf {
-    crate::platform::paths::state_dir(thoth_dir).join("agents")
+    crate::platform::paths::agents_dir(thoth_dir)
 }
 
 /// This process's entry; its files are removed when it is dropped (the OS drops the lock if it dies).
@@ -165,7 +165,7 @@ pub fn try_lead(state_dir: &Path) -> std::io::Result<Option<File>> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(state_dir.join("heartbeat.lock"))?;
+        .open(crate::platform::paths::heartbeat_lock_in(state_dir))?;
     match fs4::FileExt::try_lock(&file) {
         Ok(()) => Ok(Some(file)),
         Err(fs4::TryLockError::WouldBlock) => Ok(None),

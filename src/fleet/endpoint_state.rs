@@ -38,7 +38,7 @@ pub struct EndpointState {
 
 /// `~/.thoth/state/endpoint.json`.
 pub fn path(thoth_dir: &Path) -> PathBuf {
-    crate::platform::paths::state_dir(thoth_dir).join("endpoint.json")
+    crate::platform::paths::endpoint_state_file(thoth_dir)
 }
 
 /// The saved state: `Ok(None)` when there is none yet, `Err` (a sentence) when it cannot be read.

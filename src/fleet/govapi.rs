@@ -304,11 +304,7 @@ impl GovApi {
             .await
             .map_err(|e| Failure::Transient(crate::net::describe(&e)))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::backoff::retry_after(v, std::time::SystemTime::now()));
+        let retry_after = crate::backoff::retry_after_in(response.headers());
         let text = response.text().await.unwrap_or_default();
         let what = || format!("POST {path} answered {}{}", status.as_u16(), excerpt(&text));
         match (status.as_u16(), retry_after) {
@@ -372,6 +368,22 @@ pub fn retry_wait(
 ) -> Duration {
     let backoff = jitter_with(backoff(interval, failures), rng);
     crate::backoff::honour(backoff, retry_after, MAX_BACKOFF, interval, rng)
+}
+
+/// The heartbeat leader's wait before its next attempt (the one decision its loop and the fleet simulation
+/// share): the jittered interval after a success (`failure` None), `retry_wait` after a failure
+/// (`failures` in a row, this one counted), None after a refused credential: no more attempts.
+pub fn next_wait(
+    interval: Duration,
+    failure: Option<&Failure>,
+    failures: u32,
+    rng: &mut fastrand::Rng,
+) -> Option<Duration> {
+    match failure {
+        None => Some(jitter_with(interval, rng)),
+        Some(failure) if failure.is_unauthorized() => None,
+        Some(failure) => Some(retry_wait(interval, failures, failure.retry_after(), rng)),
+    }
 }
 
 #[cfg(test)]

@@ -328,18 +328,13 @@ async fn lead(
         })
         .await;
         let interval = link.interval(&state);
-        let delay = match result {
-            Ok(()) => govapi::jitter_with(interval, &mut rng),
-            Err(failure) if failure.is_unauthorized() => {
+        let failures = state.consecutive_failures;
+        let Some(delay) = govapi::next_wait(interval, result.as_ref().err(), failures, &mut rng)
+        else {
+            if let Err(failure) = &result {
                 tracing::error!(error = %failure, "GovAPI refused the credential: heartbeats stop until thoth restarts with a valid one (THOTH_GOVAPI_BEARER_TOKEN / THOTH_GOVAPI_API_KEY); `thoth health` reports it");
-                return std::future::pending::<()>().await;
             }
-            Err(failure) => govapi::retry_wait(
-                interval,
-                state.consecutive_failures,
-                failure.retry_after(),
-                &mut rng,
-            ),
+            return std::future::pending::<()>().await;
         };
         tokio::time::sleep(delay).await;
     }

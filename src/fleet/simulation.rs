@@ -1,6 +1,7 @@
 //! Fleet scale, proven (issue 16): a deterministic discrete-time model of 10,000 heartbeat leaders
-//! driving the real `govapi::jitter_with` / `govapi::retry_wait` (so `govapi::backoff` and
-//! `backoff::honour`) and the real `Retry-After` parser, through a 1-hour GovAPI outage. The rate is
+//! driving the leader's own decision (`govapi::next_wait`, which `heartbeat::lead` calls after every
+//! attempt: `jitter_with`, `retry_wait`, so `govapi::backoff` and `backoff::honour`) over the real
+//! `govapi::Failure` values and the real `Retry-After` parser, through a 1-hour GovAPI outage. The rate is
 //! counted in 1-second buckets; after recovery its peak must stay within 2x the steady rate.
 //! `cargo test --lib fleet::simulation -- --nocapture` prints the curve (README "Fleet scale").
 // The curve is the test's report: it goes to stderr (a test, never the proxy's stdout).
@@ -57,14 +58,21 @@ fn simulate(outage: Outage, seed: u64) -> Run {
             break;
         }
         per_second[second as usize] += 1;
-        let wait = if (OUTAGE_START..OUTAGE_END).contains(&second) {
+        let failure = if (OUTAGE_START..OUTAGE_END).contains(&second) {
             in_outage[e] += 1;
             failures[e] = failures[e].saturating_add(1);
-            let retry_after = match outage {
-                Outage::Refused => None,
-                Outage::RetryAfterDate => crate::backoff::retry_after(&retry_after_header, at(ms)),
-            };
-            govapi::retry_wait(INTERVAL, failures[e], retry_after, &mut rng)
+            Some(match outage {
+                Outage::Refused => govapi::Failure::Transient("connection refused".into()),
+                Outage::RetryAfterDate => {
+                    match crate::backoff::retry_after(&retry_after_header, at(ms)) {
+                        Some(retry_after) => govapi::Failure::Throttled {
+                            what: "POST /v1/endpoints/e/checkin answered 503".into(),
+                            retry_after,
+                        },
+                        None => govapi::Failure::Transient("503".into()),
+                    }
+                }
+            })
         } else {
             failures[e] = 0;
             if second >= OUTAGE_END && !back[e] {
@@ -74,8 +82,10 @@ fn simulate(outage: Outage, seed: u64) -> Run {
                     all_back_after = ms as f64 / 1000.0 - OUTAGE_END as f64;
                 }
             }
-            govapi::jitter_with(INTERVAL, &mut rng)
+            None
         };
+        let wait = govapi::next_wait(INTERVAL, failure.as_ref(), failures[e], &mut rng)
+            .expect("no failure in the model refuses the credential");
         queue.push(Reverse((ms + wait.as_millis() as u64, e)));
     }
     Run {

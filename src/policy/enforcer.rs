@@ -24,9 +24,10 @@ use wire::{EnforceReply, EnforceRequest, HoldState, HoldStatus};
 
 /// The largest enforcer reply read (a MODIFY may carry large arguments); past it the reply is an outage.
 pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
-/// Hold polling: the first wait, and the longest wait between polls (doubling in between).
+/// Hold polling: the first wait, and the longest wait between polls (doubling in between: `backoff.rs`).
 pub const POLL_FIRST: Duration = Duration::from_millis(250);
 pub const POLL_MAX: Duration = Duration::from_secs(2);
+const POLL: crate::backoff::Backoff = crate::backoff::Backoff::new(POLL_FIRST, POLL_MAX);
 /// How many of the session's tool names `session_tool_calls` carries (the most recent).
 pub const MAX_SESSION_HISTORY: usize = 256;
 
@@ -146,6 +147,8 @@ enum Failure {
     /// The server's certificate failed verification (wrong CA, pin mismatch): always BLOCK. Never the
     /// fallback: with an `allow` fallback a man in the middle would otherwise get every call through.
     Untrusted(String),
+    /// 429 / 503 with a `Retry-After` (hold polling): an outage, and the next poll waits that long.
+    Throttled(String, Duration),
 }
 
 impl Failure {
@@ -327,7 +330,9 @@ impl Remote {
     async fn decide(&self, body: Vec<u8>, tool: String, request_id: String) -> Decision {
         let reply = match self.enforce(body).await {
             Ok(reply) => reply,
-            Err(Failure::Outage(why)) => return self.fallback.decide(&tool, &why),
+            Err(Failure::Outage(why) | Failure::Throttled(why, _)) => {
+                return self.fallback.decide(&tool, &why)
+            }
             Err(Failure::CredentialRefused(status)) => return self.credential_refused(status),
             Err(Failure::Untrusted(why)) => return untrusted(&why),
         };
@@ -402,7 +407,8 @@ impl Remote {
                 violation_id: new_id("v"),
             })
         };
-        let mut delay = POLL_FIRST;
+        let mut polls = 0u32;
+        let mut delay = POLL.delay(polls);
         tracing::info!(tool, hold_token = %hold.hold_token, wait_seconds = wait.as_secs_f64(), "waiting for approval");
         loop {
             let now = tokio::time::Instant::now();
@@ -425,8 +431,22 @@ impl Remote {
                 Ok(Err(Failure::Outage(why))) => {
                     tracing::debug!(tool, hold_token = %hold.hold_token, %why, "hold poll failed; retrying")
                 }
+                Ok(Err(Failure::Throttled(why, asked))) => {
+                    tracing::debug!(tool, hold_token = %hold.hold_token, %why, retry_after = ?asked, "hold poll throttled; waiting as asked");
+                    polls = polls.saturating_add(1);
+                    // The deadline bounds the wait: past it the call is blocked, whatever was asked.
+                    delay = crate::backoff::honour(
+                        POLL.delay(polls),
+                        Some(asked),
+                        wait,
+                        Duration::ZERO,
+                        &mut fastrand::Rng::new(),
+                    );
+                    continue;
+                }
             }
-            delay = (delay * 2).min(POLL_MAX);
+            polls = polls.saturating_add(1);
+            delay = POLL.delay(polls);
         }
     }
 
@@ -447,6 +467,13 @@ impl Remote {
                     reason: format!("the Thoth enforcer does not know hold {token} (HTTP {status}): it expired or was withdrawn"),
                     violation_id: new_id("v"),
                 })))
+            }
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                let why = format!("HTTP {status}");
+                return Err(match crate::backoff::retry_after_in(response.headers()) {
+                    Some(asked) => Failure::Throttled(why, asked),
+                    None => Failure::Outage(why),
+                });
             }
             s if !s.is_success() => return Err(Failure::Outage(format!("HTTP {status}"))),
             _ => {}

@@ -4,7 +4,7 @@
 //! agent's entry narrows `*` (`FileScope::managed`), and the mode may only be stricter than its default_mode. The mode is the settings' (managed > flag > env), else the file's `default_mode`,
 //! else block. The session intent is `--session-intent`, else `intent_map.json`'s entry for the agent.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::file::{self, PolicyFile};
@@ -132,7 +132,7 @@ fn policy_file(settings: &Settings) -> Result<Option<(PolicyFile, PolicySource)>
     let Some(dir) = &settings.thoth_dir else {
         return Ok(None);
     };
-    let path = dir.join("policy.json");
+    let path = crate::platform::paths::policy_file(dir);
     Ok(file::load_optional(&path)?.map(|f| {
         (
             f,
@@ -146,12 +146,14 @@ fn policy_file(settings: &Settings) -> Result<Option<(PolicyFile, PolicySource)>
 
 /// `~/.thoth/intent_map.json`: `{server name: intent}`. Unreadable or malformed: a warning, no intent.
 fn intent_from_map(thoth_dir: Option<&Path>, agent_id: &str) -> Option<Sourced<String>> {
-    let path = thoth_dir?.join("intent_map.json");
-    let text = std::fs::read_to_string(&path).ok()?;
-    match serde_json::from_str::<BTreeMap<String, String>>(&text) {
-        Ok(map) => map.get(agent_id).map(|intent| {
-            Sourced::new(intent.clone(), Source::Profile(path.display().to_string()))
-        }),
+    let path = crate::platform::paths::intent_map_file(thoth_dir?);
+    if !path.exists() {
+        return None;
+    }
+    match crate::home::read_intent_map(&path) {
+        Ok(mut map) => map
+            .remove(agent_id)
+            .map(|intent| Sourced::new(intent, Source::Profile(path.display().to_string()))),
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "ignoring intent_map.json: expected {{\"server name\": \"intent\"}}");
             None

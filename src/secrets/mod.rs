@@ -141,7 +141,7 @@ impl Store {
     /// The store under this `~/.thoth`, with the backend this machine offers (`os::pick`).
     pub fn open(thoth_dir: Option<&Path>) -> Result<Store, Error> {
         let thoth_dir = thoth_dir.ok_or(Error::NoHome)?;
-        let dir = thoth_dir.join("secrets");
+        let dir = crate::platform::paths::secrets_dir(thoth_dir);
         Ok(Store {
             backend: os::pick(&dir),
             dir,

@@ -141,8 +141,7 @@ pub fn admin_session_path(
 ) -> Option<std::path::PathBuf> {
     let host = url::Url::parse(govapi_url?).ok()?.host_str()?.to_owned();
     Some(
-        thoth_dir?
-            .join("sessions")
+        crate::platform::paths::sessions_dir(thoth_dir?)
             .join(format!("{}--{host}--admin-token.jwt", tenant?)),
     )
 }

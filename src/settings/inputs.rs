@@ -83,7 +83,7 @@ impl Inputs {
 /// `~/.thoth/config.json` (a flat object of setting names) and the API key saved by `thoth set-api-key`.
 pub fn read_profile(dir: &Path) -> Result<BTreeMap<String, FileValue>, Error> {
     let mut values = BTreeMap::new();
-    let config = dir.join("config.json");
+    let config = crate::platform::paths::config_file(dir);
     if let Some(text) = read_optional(&config)? {
         let object: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(&text).map_err(|e| Error::Profile {
@@ -110,7 +110,7 @@ pub fn read_profile(dir: &Path) -> Result<BTreeMap<String, FileValue>, Error> {
             );
         }
     }
-    let key_file = dir.join("proxy_api_key.json");
+    let key_file = crate::platform::paths::proxy_api_key_file(dir);
     if let Some(text) = read_optional(&key_file)? {
         #[derive(serde::Deserialize)]
         struct KeyFile {

@@ -35,10 +35,19 @@ pub fn files(
     }
     if let Some(dir) = thoth_dir {
         if !values.contains_key("THOTH_POLICY_FILE") {
-            files.push((dir.join("policy.json"), "the default policy".into()));
+            files.push((
+                crate::platform::paths::policy_file(dir),
+                "the default policy".into(),
+            ));
         }
-        files.push((dir.join("proxy_api_key.json"), "thoth set-api-key".into()));
-        files.push((dir.join("config.json"), "the ~/.thoth profile".into()));
+        files.push((
+            crate::platform::paths::proxy_api_key_file(dir),
+            "thoth set-api-key".into(),
+        ));
+        files.push((
+            crate::platform::paths::config_file(dir),
+            "the ~/.thoth profile".into(),
+        ));
     }
     let text = |name: &str| values.get(name).map(|v| v.value.as_str());
     let govapi = text("THOTH_GOVAPI_URL");

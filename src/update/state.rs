@@ -33,14 +33,29 @@ pub struct UpdateState {
 
 /// `~/.thoth/state/update.json`.
 pub fn path(thoth_dir: &Path) -> PathBuf {
-    crate::platform::paths::state_dir(thoth_dir).join("update.json")
+    crate::platform::paths::update_state_file(thoth_dir)
+}
+
+/// The file as it is: any JSON object, else None (the one reader of `update.json`; `thoth health` shows it
+/// whole, so fields a newer or older thoth wrote survive).
+pub fn load_object(thoth_dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path(thoth_dir)).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .filter(serde_json::Value::is_object)
 }
 
 /// The last state, if there is a readable one (a damaged file is treated as none, with a warning).
 pub fn load(thoth_dir: &Path) -> Option<UpdateState> {
     let file = path(thoth_dir);
-    let text = std::fs::read_to_string(&file).ok()?;
-    match serde_json::from_str(&text) {
+    if !file.exists() {
+        return None;
+    }
+    let Some(object) = load_object(thoth_dir) else {
+        tracing::warn!(path = %file.display(), "ignoring an update state file that is not a JSON object");
+        return None;
+    };
+    match serde_json::from_value(object) {
         Ok(state) => Some(state),
         Err(err) => {
             tracing::warn!(path = %file.display(), error = %err, "ignoring an unreadable update state file");
@@ -52,7 +67,7 @@ pub fn load(thoth_dir: &Path) -> Option<UpdateState> {
 /// Write the state atomically, readable only by its owner.
 pub fn save(thoth_dir: &Path, state: &UpdateState) -> Result<(), crate::home::Error> {
     let file = path(thoth_dir);
-    let dir = thoth_dir.join("state");
+    let dir = crate::platform::paths::state_dir(thoth_dir);
     crate::home::create_private_dir(&dir).map_err(|error| crate::home::Error::Io {
         path: dir.clone(),
         error,

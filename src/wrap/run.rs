@@ -344,26 +344,12 @@ pub fn intent_map(
     flag: Option<&Path>,
     thoth_dir: Option<&Path>,
 ) -> Result<BTreeMap<String, String>, Error> {
-    let path = match (flag, thoth_dir) {
+    let path = match (flag, thoth_dir.map(crate::platform::paths::intent_map_file)) {
         (Some(path), _) => path.to_owned(),
-        (None, Some(dir)) if dir.join("intent_map.json").is_file() => dir.join("intent_map.json"),
+        (None, Some(default)) if default.is_file() => default,
         _ => return Ok(BTreeMap::new()),
     };
-    let bad = |detail: String| Error::IntentMap {
-        path: path.clone(),
-        detail,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let map: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    map.into_iter()
-        .map(|(name, intent)| match intent {
-            serde_json::Value::String(s) if !s.trim().is_empty() => Ok((name, s)),
-            _ => Err(bad(format!(
-                "the intent of \"{name}\" is not a non-empty string"
-            ))),
-        })
-        .collect()
+    crate::home::read_intent_map(&path).map_err(|detail| Error::IntentMap { path, detail })
 }
 
 fn save_records(

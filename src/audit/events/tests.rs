@@ -314,3 +314,44 @@ fn statuses_are_classified_as_retryable_or_permanent() {
         );
     }
 }
+
+#[test]
+fn retries_double_with_jitter_and_honour_retry_after() {
+    let config = SinkConfig {
+        retry_initial: Duration::from_secs(1),
+        retry_max: Duration::from_secs(60),
+        ..SinkConfig::default()
+    };
+    let mut rng = fastrand::Rng::with_seed(16);
+    let plain = SendError::Retryable("HTTP 503".into());
+    for (failures, nominal) in [
+        (0, 1.0),
+        (1, 2.0),
+        (2, 4.0),
+        (5, 32.0),
+        (6, 60.0),
+        (40, 60.0),
+    ] {
+        for _ in 0..200 {
+            let w = retry_wait(&config, failures, &plain, &mut rng).as_secs_f64();
+            assert!(
+                (nominal * 0.9 - 1e-9..=nominal * 1.1 + 1e-9).contains(&w),
+                "{failures}: {w}"
+            );
+        }
+    }
+    for (asked, floor) in [(5, 5.0), (0, 0.9), (1_000_000, 3600.0)] {
+        let throttled = SendError::Throttled {
+            why: "HTTP 503".into(),
+            retry_after: Duration::from_secs(asked),
+        };
+        for _ in 0..200 {
+            let w = retry_wait(&config, 0, &throttled, &mut rng).as_secs_f64();
+            // At least what was asked (capped), spread over at most one `retry_initial` after it.
+            assert!(
+                w >= floor - 1e-9 && w <= floor.max(1.1) + 1.0 + 1e-9,
+                "{asked}: {w}"
+            );
+        }
+    }
+}

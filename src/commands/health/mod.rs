@@ -142,7 +142,7 @@ fn build(
     };
     let update = thoth_dir
         .as_ref()
-        .and_then(|dir| read_update(&crate::update::state::path(dir)));
+        .and_then(|dir| crate::update::state::load_object(dir));
     let endpoint = match &settings {
         Some(s) => {
             let identity = crate::identity::resolve_system(&|name| {
@@ -266,15 +266,6 @@ fn add_clients(
     report.status = model::status(&report.checks);
     report.mcp_clients = rows;
     report.claude_desktop = Some(desktop);
-}
-
-/// `update.json` as `thoth update` wrote it: any JSON object, else nothing. Read as it is (not through
-/// `update::state`), so health shows fields a newer or older thoth wrote.
-fn read_update(path: &std::path::Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .filter(|v| v.is_object())
 }
 
 /// The human form.

@@ -42,9 +42,16 @@ impl Transport for EventsTransport {
         if status.is_success() {
             return Ok(());
         }
-        Err(SendError::from_status(
+        let reason = status.canonical_reason().unwrap_or("");
+        match (
             status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-        ))
+            crate::backoff::retry_after_in(response.headers()),
+        ) {
+            (429 | 503, Some(retry_after)) => Err(SendError::Throttled {
+                why: format!("HTTP {}: {reason}", status.as_u16()),
+                retry_after,
+            }),
+            _ => Err(SendError::from_status(status.as_u16(), reason)),
+        }
     }
 }
