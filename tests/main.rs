@@ -31,9 +31,9 @@ mod remote;
 mod remote_bounds;
 mod remote_governed;
 mod remote_kit;
+mod remote_oauth;
 mod remote_restart;
 mod remote_stream;
-mod remote_oauth;
 #[cfg(unix)]
 mod secrets;
 mod status_clients;

@@ -251,9 +251,10 @@ fn client_policy_allows_exactly_the_governed_claude_code_servers() {
 }
 
 /// The default `thoth status` table (Claude Desktop) keeps its documented format in a UTF-8 locale
-/// (`Server  Governed  Agent ID  Session Intent  Enforcement`, a `─` rule, `✓`, `—`) and prints ASCII
-/// marks where the locale is not UTF-8 (no locale, `C`, Latin-1) or THOTH_ASCII=1: `yes`/`no`, `--`, a `-`
-/// rule. `--all-clients` puts Client first in both.
+/// (`Server  Governed  Agent ID  Session Intent  Enforcement`, a `─` rule, `✓`, `—`) whatever the locale
+/// (none, `C`, POSIX, Latin-1: a stable format scripts read), and prints ASCII marks with THOTH_ASCII=1:
+/// `yes`/`no`, `--`, a `-` rule (a legacy Windows console gets those too: unit-tested in status_glyphs).
+/// `--all-clients` puts Client first in both.
 #[test]
 fn the_status_table_in_unicode_and_ascii_consoles() {
     let t = Thoth::new("dev");
@@ -314,17 +315,23 @@ fn the_status_table_in_unicode_and_ascii_consoles() {
             "{table}"
         );
     };
-    let (code, table, err) = status_in(&t, &[("LANG", "en_US.UTF-8")], &[]);
-    assert_eq!(code, 1, "{err}");
-    check(&table, '─', "✓", "✗", "—", false);
-    let (_, table, _) = status_in(&t, &[("LANG", "en_US.UTF-8")], &["--all-clients"]);
-    check(&table, '─', "✓", "✗", "—", true);
     for env in [
+        vec![("LANG", "en_US.UTF-8")],
         vec![],
         vec![("LANG", "C")],
         vec![("LC_ALL", "POSIX"), ("LANG", "en_US.UTF-8")],
         vec![("LANG", "de_DE.ISO-8859-1")],
+        vec![("THOTH_ASCII", "0"), ("LANG", "C")],
+    ] {
+        let (code, table, err) = status_in(&t, &env, &[]);
+        assert_eq!(code, 1, "{env:?}: {err}");
+        check(&table, '─', "✓", "✗", "—", false);
+        let (_, table, _) = status_in(&t, &env, &["--all-clients"]);
+        check(&table, '─', "✓", "✗", "—", true);
+    }
+    for env in [
         vec![("THOTH_ASCII", "1"), ("LANG", "C.UTF-8")],
+        vec![("THOTH_ASCII", "true")],
     ] {
         let (code, table, err) = status_in(&t, &env, &[]);
         assert_eq!(code, 1, "{env:?}: {err}");

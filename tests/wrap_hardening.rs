@@ -336,10 +336,12 @@ fn a_shim_or_a_missing_path_is_not_governed_a_same_sha256_copy_is() {
     );
     assert!(reason("missing").contains("cannot be read"));
     assert!(reason("bare").contains("not an absolute path"));
-    // A UTF-8 console gets the Unicode marks (an ASCII one `no`: commands::status_glyphs).
-    let text = run(&t, &[("LANG", "C.UTF-8")], &["status", path]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("✗ (not this thoth)"));
-    let text = run(&t, &[], &["status", path]);
+    // The Unicode marks whatever the locale; THOTH_ASCII=1 gives `no` (commands::status_glyphs).
+    for env in [&[("LANG", "C.UTF-8")][..], &[]] {
+        let text = run(&t, env, &["status", path]);
+        assert!(String::from_utf8_lossy(&text.stdout).contains("✗ (not this thoth)"));
+    }
+    let text = run(&t, &[("THOTH_ASCII", "1")], &["status", path]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("no (not this thoth)"));
     let out = run(
         &t,
