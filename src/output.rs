@@ -2,12 +2,12 @@
 //! stdout belongs to the MCP client: only `proxy::session` writes it, and only frames.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
-use std::error::Error as _;
 
 use crate::hint::Hint;
 
-/// Print an error with its causes and hint on stderr; returns the exit code it deserves.
-pub fn report(err: &crate::Error) -> crate::Exit {
+/// Print an error with its causes and hint on stderr; returns the exit code it deserves (every error is a
+/// failure).
+pub fn report<E: std::error::Error + Hint + ?Sized>(err: &E) -> crate::Exit {
     tracing::debug!(error = ?err, "command failed");
     eprintln!("thoth: error: {err}");
     let mut source = err.source();
@@ -18,7 +18,7 @@ pub fn report(err: &crate::Error) -> crate::Exit {
     if let Some(hint) = err.hint() {
         eprintln!("  hint: {hint}");
     }
-    err.exit()
+    crate::Exit::Failure
 }
 
 /// A one-line message for the person at the terminal (stderr: stdout is for data).

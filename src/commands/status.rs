@@ -75,7 +75,7 @@ pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate:
     let inspection = match inspected {
         Ok(inspection) => inspection,
         Err(err) => {
-            crate::output::report(&err.into());
+            crate::output::report(&err);
             return Ok(Exit::Unreadable);
         }
     };
