@@ -196,7 +196,9 @@ impl Audit {
             session_id: session_id.to_owned(),
             agent_id: agent_id.to_owned(),
         };
-        match log::spawn(dir, config.retention, ids, shared.clone(), rx, done_tx) {
+        let retention = config.retention;
+        let open = move |started, pid| store::FileStore::new(&dir, retention, started, pid);
+        match log::spawn(open, ids, shared.clone(), rx, done_tx) {
             Ok(thread) => Audit {
                 tx: Some(tx),
                 shared,
