@@ -12,7 +12,7 @@ SRC = os.environ.get("IMPORT_MAP_SRC") or os.path.join(os.path.dirname(os.path.a
 
 # The intended layering (ARCHITECTURE.md): bottom floors first.
 FLOORS = [
-    ["exit", "time", "backoff", "paths", "hint", "minisig"],
+    ["exit", "time", "backoff", "paths", "hint", "minisig", "mode"],
     ["platform", "home", "identity", "logging", "output"],
     ["settings", "net", "runtime_user"],
     ["audit", "policy", "govapi", "lock", "auth", "update", "wrap"],

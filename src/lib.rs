@@ -15,6 +15,7 @@ pub mod identity;
 pub mod lock;
 pub mod logging;
 pub mod minisig;
+pub mod mode;
 pub mod net;
 pub mod output;
 pub mod platform;

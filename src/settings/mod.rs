@@ -21,7 +21,7 @@ pub use credentials::{Credential, Secret};
 pub use inputs::Inputs;
 
 use crate::cli::GlobalArgs;
-use crate::policy::Mode;
+use crate::mode::Mode;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
