@@ -20,7 +20,6 @@ use std::path::PathBuf;
 pub use credentials::{Credential, Secret};
 pub use inputs::Inputs;
 
-use crate::cli::GlobalArgs;
 use crate::mode::Mode;
 
 /// Where a value came from.
@@ -241,8 +240,16 @@ impl crate::hint::Hint for Error {
     }
 }
 
+/// The flags every command takes that are settings, as plain values (`main` fills it from `cli::GlobalArgs`;
+/// settings never import the CLI).
+#[derive(Debug, Default, Clone)]
+pub struct GlobalFlags {
+    /// `--log-level`: THOTH_LOG from a flag.
+    pub log_level: Option<String>,
+}
+
 /// Resolve settings from this process: its environment, `~/.thoth`, managed settings and the global flags.
-pub fn resolve(global: &GlobalArgs) -> Result<Settings, Error> {
+pub fn resolve(global: &GlobalFlags) -> Result<Settings, Error> {
     let mut inputs = Inputs::from_process()?;
     if let Some(level) = &global.log_level {
         inputs.flags.insert("THOTH_LOG", level.clone());
