@@ -161,12 +161,16 @@ pub enum Verdict {
     Pending(DecisionFuture),
 }
 
+/// Which tools a tools/list result may show (the policy's view, applied by `proxy::router`); absent, lists
+/// pass untouched.
+pub type ListFilter = Box<dyn Fn(&str) -> bool + Send>;
+
 /// A source of decisions for one session.
 pub trait Decide: Send {
     fn decide(&mut self, call: &ToolCall) -> Verdict;
 
     /// Which tools a tools/list result may show, when this policy hides some (None: lists pass untouched).
-    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+    fn list_filter(&self) -> Option<ListFilter> {
         None
     }
 
