@@ -5,6 +5,7 @@ pub mod checkin;
 pub mod client_policy;
 pub mod doctor;
 pub mod health;
+pub mod lock;
 pub mod set_api_key;
 pub mod status;
 pub mod status_clients;
