@@ -1,11 +1,13 @@
 //! `thoth lock` and `thoth diff`: list a server as a client, then pin it in a lockfile (and sign it) or
 //! compare it with one (`lock::drift`), rendered as text or JSON.
 
+pub mod listing;
+
 use std::path::Path;
 
 use crate::lock::cli_args::{DiffArgs, LockArgs};
 use crate::lock::model::Lockfile;
-use crate::lock::{drift, listing, load, signature, Error};
+use crate::lock::{drift, load, signature, Error};
 use crate::Exit;
 
 /// `thoth lock`: pin the server, write FILE (and FILE.minisig with --sign).

@@ -1,5 +1,5 @@
 //! Pinning what an MCP server offers (issue 14): the lockfile model and its RFC 8785 hashes (`model`, `jcs`),
-//! listing a server as a client (`listing`), drift (`drift`), signed lockfiles (`signature`), the run-time
+//! drift (`drift`), signed lockfiles (`signature`), the run-time
 //! view of the live tool set (`guard`). The `thoth lock` / `thoth diff` commands are `commands::lock`. Never
 //! imports `cli` or a command.
 
@@ -7,7 +7,6 @@ pub mod cli_args;
 pub mod drift;
 pub mod guard;
 pub mod jcs;
-pub mod listing;
 pub mod model;
 pub mod setup;
 pub mod signature;
