@@ -45,7 +45,7 @@ pub enum Command {
     /// say what is wrong and how to fix it. Exits 1 when something is wrong.
     Doctor(DoctorArgs),
     /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
-    Audit(crate::audit::cli_args::AuditArgs),
+    Audit(crate::commands::audit::cli_args::AuditArgs),
     /// Govern every server of a Claude Desktop config: each stdio server is started through `thoth run`.
     /// Idempotent and lossless; `--unwrap` undoes it, `--dry-run` shows the diff.
     WrapConfig(crate::wrap::cli_args::WrapConfigArgs),

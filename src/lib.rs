@@ -43,7 +43,7 @@ pub fn run(
         cli::Command::Run(args) => proxy::run(args, settings),
         cli::Command::SetApiKey(args) => commands::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => commands::doctor::run(args, settings),
-        cli::Command::Audit(args) => audit::run(args, &settings?),
+        cli::Command::Audit(args) => commands::audit::run(args, &settings?),
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
         cli::Command::Status(args) => commands::status::run(args, settings.as_ref().ok()),
         cli::Command::Update(args) => update::run(args, &settings?),

@@ -39,6 +39,15 @@ pub fn text(text: &str) {
     print!("{text}");
 }
 
+/// A command's report on stdout, rendered once: one JSON document when `json`, else its text form.
+pub fn render<T: serde::Serialize>(json: bool, report: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        self::json(report);
+    } else {
+        self::text(&text(report));
+    }
+}
+
 /// Is a person watching? (stderr is a terminal: progress bars go there.)
 pub fn is_watched() -> bool {
     use std::io::IsTerminal;

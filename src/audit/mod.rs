@@ -4,7 +4,6 @@
 //! nothing here blocks its event loop, parses arguments on its thread, or ends a session because a disk is full.
 //! This file holds the handle the session calls, [`Audit`].
 
-pub mod cli_args;
 mod error;
 pub mod events;
 pub mod head;
@@ -23,7 +22,6 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use error::Error;
 pub use log::AuditSummary;
-pub use verify::run;
 
 use crate::policy::{Decision, Mode, ToolCall};
 use log::{Entry, EventKind, Payload, Shared};

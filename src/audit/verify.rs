@@ -1,4 +1,4 @@
-//! Checking audit chains (DESIGN.md §6) and `thoth audit verify [--json] [FILE...]`: each file's record count
+//! Checking audit chains (DESIGN.md §6) for `thoth audit verify [--json] [FILE...]` (`commands::audit`): each file's record count
 //! and its first broken link — a changed, removed or inserted line (named by line number, with the hash
 //! expected and found), a line that is not a record, a torn last line — and, for a folder (the default:
 //! `~/.thoth/audit`), the links between its files and the chain head kept in `~/.thoth/state` (`chain`): a
@@ -14,10 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::cli_args::{AuditArgs, AuditCommand};
 use super::log::{sha256_hex, GENESIS};
-use crate::settings::Settings;
-use crate::{home, Error, Exit};
 
 pub const SCHEMA_VERSION: u32 = 1;
 /// Records are a few KiB; a longer line is reported, not read into memory.
@@ -342,30 +339,6 @@ pub struct FileReport {
     pub records: u64,
     pub closed: bool,
     pub first_break: Option<Break>,
-}
-
-/// `thoth audit ...`.
-pub fn run(args: AuditArgs, settings: &Settings) -> Result<Exit, Error> {
-    match args.command {
-        AuditCommand::Verify { json, files } => {
-            let report = if files.is_empty() {
-                let dir = settings.thoth_dir.as_deref().ok_or(home::Error::NoHome)?;
-                verify_dir(&crate::platform::paths::audit_dir(dir))
-            } else {
-                verify_paths(&files)
-            };
-            if json {
-                crate::output::json(&report);
-            } else {
-                crate::output::text(&render(&report));
-            }
-            Ok(if report.status == "ok" {
-                Exit::Ok
-            } else {
-                Exit::Failure
-            })
-        }
-    }
 }
 
 /// Every `*.jsonl` in `dir` (none when it does not exist), checked as one chain against the folder's head.

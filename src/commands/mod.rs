@@ -1,6 +1,7 @@
 //! The commands: each owns its composition (settings in, domain modules called, a report out) and how the
 //! report is rendered. Domain modules below never import a command or the CLI (ARCHITECTURE.md).
 
+pub mod audit;
 pub mod checkin;
 pub mod client_policy;
 pub mod doctor;
