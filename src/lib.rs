@@ -46,7 +46,7 @@ pub fn run(
         cli::Command::Audit(args) => commands::audit::run(args, &settings?),
         cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
         cli::Command::Status(args) => commands::status::run(args, settings.as_ref().ok()),
-        cli::Command::Update(args) => update::run(args, &settings?),
+        cli::Command::Update(args) => commands::update::run(args, &settings?),
         cli::Command::Health(args) => commands::health::run(args, settings),
         cli::Command::Checkin(args) => commands::checkin::run(args, &settings?),
         cli::Command::Lock(args) => commands::lock::run_lock(args),

@@ -10,3 +10,4 @@ pub mod lock;
 pub mod set_api_key;
 pub mod status;
 pub mod status_clients;
+pub mod update;
