@@ -73,7 +73,7 @@ pub enum Command {
     /// The secret store that keeps server credentials out of client configs: `set NAME --from-stdin`,
     /// `list [--json]`, `rm NAME`, `get NAME --reveal` (terminal only). Configs reference a secret as
     /// `thoth-secret:NAME`; `thoth run` resolves it when it starts the server.
-    Secrets(crate::secrets::cli::SecretsArgs),
+    Secrets(crate::commands::secrets::SecretsArgs),
     /// MDM helpers: `thoth mdm client-policy --client claude-code [--json]` prints the client's managed
     /// allowlist allowing only the servers thoth governs.
     Mdm(crate::commands::client_policy::MdmArgs),

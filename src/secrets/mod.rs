@@ -4,7 +4,6 @@
 //! (`resolve`). A store that is open to group or others is refused, never repaired.
 
 pub mod backend;
-pub mod cli;
 pub mod file;
 pub mod findings;
 pub mod os;
