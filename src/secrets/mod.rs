@@ -60,7 +60,7 @@ pub enum Error {
     Usage(String),
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::TooOpen { path, .. } => Some(format!(
