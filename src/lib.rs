@@ -40,7 +40,7 @@ pub fn run(
     settings: Result<settings::Settings, settings::Error>,
 ) -> Result<Exit, Error> {
     match command {
-        cli::Command::Run(args) => proxy::run(args, settings),
+        cli::Command::Run(args) => commands::run::run(args, settings),
         cli::Command::SetApiKey(args) => commands::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => commands::doctor::run(args, settings),
         cli::Command::Audit(args) => commands::audit::run(args, &settings?),

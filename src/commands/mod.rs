@@ -7,6 +7,7 @@ pub mod client_policy;
 pub mod doctor;
 pub mod health;
 pub mod lock;
+pub mod run;
 pub mod secrets;
 pub mod set_api_key;
 pub mod status;
