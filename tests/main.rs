@@ -36,3 +36,5 @@ mod wrap_clients;
 mod wrap_duplicates;
 mod wrap_hardening;
 mod wrap_remote;
+
+mod house;
