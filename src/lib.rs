@@ -34,6 +34,17 @@ pub mod time;
 pub use error::Error;
 pub use exit::Exit;
 
+/// The command line's flags that are settings (resolved once, with the other sources).
+pub fn setting_flags(cli: &cli::Cli) -> settings::GlobalFlags {
+    settings::GlobalFlags {
+        log_level: cli.global.log_level.clone(),
+        command: match &cli.command {
+            cli::Command::Run(args) => commands::run::setting_flags(args),
+            _ => Vec::new(),
+        },
+    }
+}
+
 /// Run one parsed command with the settings resolved for it (or the reason they could not be).
 pub fn run(
     command: cli::Command,

@@ -18,7 +18,7 @@ use crate::settings::{Environment, Settings};
 use crate::{platform, Exit};
 
 /// `thoth run`'s own flags as settings keys: they take part in resolution (a managed value still wins).
-fn setting_flags(args: &RunArgs) -> Vec<(&'static str, String)> {
+pub fn setting_flags(args: &RunArgs) -> Vec<(&'static str, String)> {
     let mut flags = Vec::new();
     if let Some(tenant) = &args.tenant_id {
         flags.push(("THOTH_TENANT_ID", tenant.clone()));
@@ -136,7 +136,8 @@ fn prepare(
     args: &RunArgs,
     settings: Result<Settings, crate::settings::Error>,
 ) -> Result<Prepared, crate::Error> {
-    let settings = settings.and_then(|s| s.with_flags(&setting_flags(args)))?;
+    // Resolved once, with the run flags (`setting_flags`, through `lib::setting_flags`).
+    let settings = settings?;
     // An expired SSO session is renewed (or refused) before anything is sent with it.
     let settings = crate::auth::refresh::ensure_fresh(settings)?;
     // A host IT does not allow is refused first, naming the host and THOTH_ALLOWED_REMOTE_HOSTS, whoever runs.
