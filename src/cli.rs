@@ -48,10 +48,10 @@ pub enum Command {
     Audit(crate::commands::audit::cli_args::AuditArgs),
     /// Govern every server of a Claude Desktop config: each stdio server is started through `thoth run`.
     /// Idempotent and lossless; `--unwrap` undoes it, `--dry-run` shows the diff.
-    WrapConfig(crate::wrap::cli_args::WrapConfigArgs),
+    WrapConfig(crate::commands::wrap_config::cli_args::WrapConfigArgs),
     /// Show which servers of a Claude Desktop config are governed. Exits 0 when all stdio servers are, 1 when
     /// some are not, 3 when the config cannot be read.
-    Status(crate::wrap::cli_args::StatusArgs),
+    Status(crate::commands::wrap_config::cli_args::StatusArgs),
     /// Install the newest signed release of thoth (alias: self-update); `--check` only looks,
     /// `--rollback` puts the previous binary back.
     #[command(visible_alias = "self-update")]

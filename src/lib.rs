@@ -55,7 +55,7 @@ pub fn run(
         cli::Command::SetApiKey(args) => commands::set_api_key::run(args, &settings?),
         cli::Command::Doctor(args) => commands::doctor::run(args, settings),
         cli::Command::Audit(args) => commands::audit::run(args, &settings?),
-        cli::Command::WrapConfig(args) => wrap::run(args, &settings?),
+        cli::Command::WrapConfig(args) => commands::wrap_config::run(args, &settings?),
         cli::Command::Status(args) => commands::status::run(args, settings.as_ref().ok()),
         cli::Command::Update(args) => commands::update::run(args, &settings?),
         cli::Command::Health(args) => commands::health::run(args, settings),

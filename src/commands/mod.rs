@@ -13,3 +13,4 @@ pub mod set_api_key;
 pub mod status;
 pub mod status_clients;
 pub mod update;
+pub mod wrap_config;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::settings::Settings;
-use crate::wrap::cli_args::StatusArgs;
+use crate::commands::wrap_config::cli_args::StatusArgs;
 use crate::wrap::{locate, Inspection, ServerState, Trust};
 use crate::Exit;
 

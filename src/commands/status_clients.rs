@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::clients::{self, Client, Env};
 use crate::fleet::claude_desktop::{extensions, policy};
-use crate::wrap::cli_args::StatusArgs;
+use crate::commands::wrap_config::cli_args::StatusArgs;
 use crate::wrap::{locate, Trust};
 use crate::Exit;
 

@@ -1,16 +1,19 @@
 //! `thoth wrap-config`: find the config, read it, apply the plan, and save it (or show the diff). Every
 //! refusal leaves the file untouched; a second run with the same flags writes nothing.
 
+pub mod cli_args;
+pub mod vault;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::cli_args::WrapConfigArgs;
-use super::document::Document;
-use super::edit::{Plan, ServerResult, WrapPlan};
-use super::save::{self, SaveOptions};
-use super::{inspect, locate, lock, managed, record, secrets, vault, Error};
+use crate::wrap::document::Document;
+use crate::wrap::edit::{Plan, ServerResult, WrapPlan};
+use crate::wrap::save::{self, SaveOptions};
+use crate::wrap::{inspect, locate, lock, managed, record, secrets, Error};
+use cli_args::WrapConfigArgs;
 use crate::clients::{self, Client};
 use crate::platform::users::TargetUser;
 use crate::settings::{Credential, Environment, Settings};
@@ -248,7 +251,7 @@ fn plan(
         )));
     }
     if args.thoth_path.is_some() {
-        if let Err(why) = super::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
+        if let Err(why) = crate::wrap::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
         {
             warnings.push(format!(
                 "--thoth-path: {why}; `thoth status` and `thoth health` will report these servers as not governed"
