@@ -2,6 +2,7 @@
 //! refusal leaves the file untouched; a second run with the same flags writes nothing.
 
 pub mod cli_args;
+pub mod private;
 pub mod vault;
 
 use std::collections::BTreeMap;
@@ -164,7 +165,8 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             new_owner: (!is_current).then_some(&user),
             backup: true,
             crash_before_rename: crash_hook(settings),
-            redact_backup: args.unwrap,
+            redact_backup: args.unwrap.then_some(private::redact as fn(&[u8]) -> Option<Vec<u8>>),
+            holds_secret: private::holds_secret,
         };
         vault::store(settings, &vaulted)?;
         report.backup = save::save(&output, new_text.as_bytes(), &options)?;
@@ -388,7 +390,7 @@ fn save_records(
         &records.to_json(),
         like.as_ref(),
         options.new_owner,
-        secrets::record_holds_secret(records),
+        private::record_holds_secret(records),
         false,
     )
 }
