@@ -62,7 +62,7 @@ pub fn run(
         cli::Command::Checkin(args) => commands::checkin::run(args, &settings?),
         cli::Command::Lock(args) => commands::lock::run_lock(args),
         cli::Command::Diff(args) => commands::lock::run_diff(args),
-        cli::Command::Auth(args) => auth::run(args, settings),
+        cli::Command::Auth(args) => commands::auth::run(args, settings),
         cli::Command::Secrets(args) => commands::secrets::run(args, &settings?),
         cli::Command::Mdm(args) => commands::client_policy::run(args, settings.as_ref().ok()),
     }

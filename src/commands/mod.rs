@@ -2,6 +2,7 @@
 //! report is rendered. Domain modules below never import a command or the CLI (ARCHITECTURE.md).
 
 pub mod audit;
+pub mod auth;
 pub mod checkin;
 pub mod client_policy;
 pub mod doctor;
