@@ -44,9 +44,7 @@ pub fn init(level: &str, log_file: Option<&Path>) -> Result<Option<WorkerGuard>,
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| {
-                    Error(format!("cannot open --log-file {}: {e}", path.display()))
-                })?;
+                .map_err(|e| Error(format!("cannot open --log-file {}: {e}", path.display())))?;
             let (writer, guard) = tracing_appender::non_blocking(file);
             (
                 Some(fmt::layer().with_writer(writer).with_ansi(false).boxed()),

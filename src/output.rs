@@ -2,7 +2,6 @@
 //! stdout belongs to the MCP client: only `proxy::session` writes it, and only frames.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
-
 use crate::hint::Hint;
 
 /// Print an error with its causes and hint on stderr; returns the exit code it deserves (every error is a

@@ -29,7 +29,11 @@ fn text(out: &Output) -> String {
 #[test]
 fn no_import_runs_back_up_and_no_circle_beyond_the_listed_debts() {
     let out = check(None);
-    assert!(out.status.success(), "import map check failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "import map check failed:\n{}",
+        text(&out)
+    );
     assert!(text(&out).contains("ok"), "{}", text(&out));
 }
 
@@ -64,7 +68,10 @@ fn the_check_fails_on_an_arrow_up_and_on_a_circle() {
         "use crate::cli::{self, GlobalArgs as G};",
     ] {
         let up = tree(&[
-            ("lib.rs", "pub mod settings;\npub mod cli;\npub mod platform;\n"),
+            (
+                "lib.rs",
+                "pub mod settings;\npub mod cli;\npub mod platform;\n",
+            ),
             ("settings/mod.rs", import),
             ("cli.rs", "pub struct GlobalArgs;\n"),
             ("platform/mod.rs", "pub fn x() {}\n"),
@@ -82,8 +89,14 @@ fn the_check_fails_on_an_arrow_up_and_on_a_circle() {
     let circle = tree(&[
         ("lib.rs", "pub mod audit;\n"),
         ("audit/mod.rs", "pub mod log;\npub mod store;\n"),
-        ("audit/log.rs", "use super::store::FileStore;\npub struct Chain;\n"),
-        ("audit/store.rs", "use super::log::Chain;\npub struct FileStore;\n"),
+        (
+            "audit/log.rs",
+            "use super::store::FileStore;\npub struct Chain;\n",
+        ),
+        (
+            "audit/store.rs",
+            "use super::log::Chain;\npub struct FileStore;\n",
+        ),
     ]);
     let out = check(Some(circle.path()));
     assert!(!out.status.success(), "{}", text(&out));

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::settings::Settings;
 use crate::commands::wrap_config::cli_args::StatusArgs;
+use crate::settings::Settings;
 use crate::wrap::{locate, Inspection, ServerState, Trust};
 use crate::Exit;
 

@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::clients::{self, Client};
+use crate::platform::users::TargetUser;
+use crate::settings::{Credential, Environment, Settings};
 use crate::wrap::document::Document;
 use crate::wrap::edit::{Plan, ServerResult, WrapPlan};
 use crate::wrap::save::{self, SaveOptions};
 use crate::wrap::{inspect, locate, lock, managed, record, secrets, Error};
-use cli_args::WrapConfigArgs;
-use crate::clients::{self, Client};
-use crate::platform::users::TargetUser;
-use crate::settings::{Credential, Environment, Settings};
 use crate::Exit;
+use cli_args::WrapConfigArgs;
 
 /// What `wrap-config` did (schemas/wrap-report.schema.json).
 #[derive(Debug, Serialize)]
@@ -165,7 +165,9 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             new_owner: (!is_current).then_some(&user),
             backup: true,
             crash_before_rename: crash_hook(settings),
-            redact_backup: args.unwrap.then_some(private::redact as fn(&[u8]) -> Option<Vec<u8>>),
+            redact_backup: args
+                .unwrap
+                .then_some(private::redact as fn(&[u8]) -> Option<Vec<u8>>),
             holds_secret: private::holds_secret,
         };
         vault::store(settings, &vaulted)?;
@@ -253,7 +255,8 @@ fn plan(
         )));
     }
     if args.thoth_path.is_some() {
-        if let Err(why) = crate::wrap::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
+        if let Err(why) =
+            crate::wrap::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
         {
             warnings.push(format!(
                 "--thoth-path: {why}; `thoth status` and `thoth health` will report these servers as not governed"

@@ -23,8 +23,8 @@ pub const WINDOWS_USER_KEY: &str = r"HKCU\SOFTWARE\Policies\AtenSecurity\Thoth";
 // The registry's value shape lives in its own leaf (`registry_value`) so `registry` (the Windows reads)
 // and this module do not import each other.
 pub use super::registry_value::{
-    RegistryValue, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_EXPAND_SZ, REG_MULTI_SZ, REG_NONE, REG_QWORD,
-    REG_SZ,
+    RegistryValue, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_EXPAND_SZ, REG_MULTI_SZ,
+    REG_NONE, REG_QWORD, REG_SZ,
 };
 
 /// One place managed settings may live, and what was found there.

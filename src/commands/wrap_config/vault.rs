@@ -9,13 +9,13 @@ use jsonc_parser::cst::{CstInputValue, CstObject};
 use serde::Serialize;
 
 use super::cli_args::WrapConfigArgs;
+use crate::secrets::{self, findings, Store};
+use crate::settings::Settings;
 use crate::wrap::document::Document;
 use crate::wrap::edit::{Outcome, Plan, ServerResult};
 use crate::wrap::entry::{self, Entry};
 use crate::wrap::record::Records;
 use crate::wrap::Error;
-use crate::secrets::{self, findings, Store};
-use crate::settings::Settings;
 
 /// One value moved to the store (the value itself is wiped when dropped and never serialized).
 pub struct Vaulted {
@@ -134,7 +134,8 @@ fn vault_env(server: &str, env: &CstObject, named: &[String], moved: &mut Vec<Va
 
 /// An entry's text (the record's `original_text`) with its secrets vaulted.
 fn vault_text(server: &str, text: &str, named: &[String], moved: &mut Vec<Vaulted>) -> String {
-    let Ok(root) = jsonc_parser::cst::CstRootNode::parse(text, &crate::wrap::document::options()) else {
+    let Ok(root) = jsonc_parser::cst::CstRootNode::parse(text, &crate::wrap::document::options())
+    else {
         return text.to_owned();
     };
     if let Some(env) = root.object_value().and_then(|o| o.object_value("env")) {
