@@ -165,9 +165,7 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             new_owner: (!is_current).then_some(&user),
             backup: true,
             crash_before_rename: crash_hook(settings),
-            redact_backup: args
-                .unwrap
-                .then_some(private::redact as fn(&[u8]) -> Option<Vec<u8>>),
+            redact_backup: args.unwrap.then_some(private::redact as save::Redact),
             holds_secret: private::holds_secret,
         };
         vault::store(settings, &vaulted)?;

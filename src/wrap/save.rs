@@ -10,6 +10,9 @@ use crate::platform::users::TargetUser;
 
 use super::Error;
 
+/// Masks thoth's secrets in a config text; `None` when it cannot be read.
+pub type Redact = fn(&[u8]) -> Option<Vec<u8>>;
+
 /// How to save.
 pub struct SaveOptions<'a> {
     /// Owner of a file that does not exist yet (running as root for another user).
@@ -20,7 +23,7 @@ pub struct SaveOptions<'a> {
     pub crash_before_rename: bool,
     /// Mask thoth's secrets in the backup (`--unwrap`: no copy of the key is left behind): the masked text,
     /// or `None` when it cannot be read (then no backup is kept).
-    pub redact_backup: Option<fn(&[u8]) -> Option<Vec<u8>>>,
+    pub redact_backup: Option<Redact>,
     /// Does this content hold one of thoth's secrets? (Then it is written readable by its owner only.)
     pub holds_secret: fn(&[u8]) -> bool,
 }
