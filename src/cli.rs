@@ -45,13 +45,13 @@ pub enum Command {
     /// say what is wrong and how to fix it. Exits 1 when something is wrong.
     Doctor(DoctorArgs),
     /// Check the local audit logs: `thoth audit verify [--json] [FILE...]`.
-    Audit(crate::audit::cli_args::AuditArgs),
+    Audit(crate::commands::audit::cli_args::AuditArgs),
     /// Govern every server of a Claude Desktop config: each stdio server is started through `thoth run`.
     /// Idempotent and lossless; `--unwrap` undoes it, `--dry-run` shows the diff.
-    WrapConfig(crate::wrap::cli_args::WrapConfigArgs),
+    WrapConfig(crate::commands::wrap_config::cli_args::WrapConfigArgs),
     /// Show which servers of a Claude Desktop config are governed. Exits 0 when all stdio servers are, 1 when
     /// some are not, 3 when the config cannot be read.
-    Status(crate::wrap::cli_args::StatusArgs),
+    Status(crate::commands::wrap_config::cli_args::StatusArgs),
     /// Install the newest signed release of thoth (alias: self-update); `--check` only looks,
     /// `--rollback` puts the previous binary back.
     #[command(visible_alias = "self-update")]
@@ -73,7 +73,7 @@ pub enum Command {
     /// The secret store that keeps server credentials out of client configs: `set NAME --from-stdin`,
     /// `list [--json]`, `rm NAME`, `get NAME --reveal` (terminal only). Configs reference a secret as
     /// `thoth-secret:NAME`; `thoth run` resolves it when it starts the server.
-    Secrets(crate::secrets::cli::SecretsArgs),
+    Secrets(crate::commands::secrets::SecretsArgs),
     /// MDM helpers: `thoth mdm client-policy --client claude-code [--json]` prints the client's managed
     /// allowlist allowing only the servers thoth governs.
     Mdm(crate::commands::client_policy::MdmArgs),

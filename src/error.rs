@@ -27,8 +27,8 @@ pub enum Error {
     Auth(#[from] crate::auth::Error),
     #[error(transparent)]
     Secrets(#[from] crate::secrets::Error),
-    #[error("could not start logging: {0}")]
-    Logging(String),
+    #[error(transparent)]
+    Logging(#[from] crate::logging::Error),
     /// Bad input to a command (what was wrong, in words).
     #[error("{0}")]
     Input(String),
@@ -48,9 +48,7 @@ impl Hint for Error {
             Error::Lock(e) => e.hint(),
             Error::Auth(e) => e.hint(),
             Error::Secrets(e) => e.hint(),
-            Error::Logging(_) => {
-                Some("check that the --log-file folder exists and is writable".into())
-            }
+            Error::Logging(e) => e.hint(),
             Error::Input(_) => None,
         }
     }

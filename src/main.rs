@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = thoth::cli::Cli::parse();
     // A settings error is the command's to report: `thoth run` must answer it over MCP.
-    let settings = thoth::settings::resolve(&cli.global);
+    let settings = thoth::settings::resolve(&thoth::setting_flags(&cli));
     let level = settings
         .as_ref()
         .map_or("info", |s| s.log_filter.value.as_str())

@@ -2,12 +2,11 @@
 //! stdout belongs to the MCP client: only `proxy::session` writes it, and only frames.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
-use std::error::Error as _;
-
 use crate::hint::Hint;
 
-/// Print an error with its causes and hint on stderr; returns the exit code it deserves.
-pub fn report(err: &crate::Error) -> crate::Exit {
+/// Print an error with its causes and hint on stderr; returns the exit code it deserves (every error is a
+/// failure).
+pub fn report<E: std::error::Error + Hint + ?Sized>(err: &E) -> crate::Exit {
     tracing::debug!(error = ?err, "command failed");
     eprintln!("thoth: error: {err}");
     let mut source = err.source();
@@ -18,7 +17,7 @@ pub fn report(err: &crate::Error) -> crate::Exit {
     if let Some(hint) = err.hint() {
         eprintln!("  hint: {hint}");
     }
-    err.exit()
+    crate::Exit::Failure
 }
 
 /// A one-line message for the person at the terminal (stderr: stdout is for data).
@@ -37,6 +36,15 @@ pub fn json<T: serde::Serialize>(value: &T) {
 /// A command's report as text on stdout.
 pub fn text(text: &str) {
     print!("{text}");
+}
+
+/// A command's report on stdout, rendered once: one JSON document when `json`, else its text form.
+pub fn render<T: serde::Serialize>(json: bool, report: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        self::json(report);
+    } else {
+        self::text(&text(report));
+    }
 }
 
 /// Is a person watching? (stderr is a terminal: progress bars go there.)

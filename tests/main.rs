@@ -45,3 +45,4 @@ mod wrap_remote;
 
 // Issue 15: the clients' own managed allowlists (helper CB).
 mod client_policy;
+mod house;

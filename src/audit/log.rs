@@ -465,22 +465,25 @@ pub fn file_stem(started: SystemTime, pid: u32) -> String {
     )
 }
 
-/// Start the writer thread for a session's log in `dir`; it sends its summary on `done` when the queue closes.
-pub(crate) fn spawn(
-    dir: PathBuf,
-    retention: super::Retention,
+/// Start the writer thread for a session's log; `open` makes its store (the real one: `store::FileStore` over
+/// `~/.thoth/audit`) from the session's start and pid. It sends its summary on `done` when the queue closes.
+pub(crate) fn spawn<S, F>(
+    open: F,
     ids: Ids,
     shared: Arc<Shared>,
     mut rx: mpsc::Receiver<Entry>,
     done: oneshot::Sender<AuditSummary>,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
+) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    S: Store + 'static,
+    F: FnOnce(SystemTime, u32) -> S + Send + 'static,
+{
     let started = SystemTime::now();
     let pid = std::process::id();
     std::thread::Builder::new()
         .name("thoth-audit".into())
         .spawn(move || {
-            let store = super::store::FileStore::new(&dir, retention, started, pid);
-            let mut writer = Writer::new(ids, shared, store);
+            let mut writer = Writer::new(ids, shared, open(started, pid));
             writer.run(started, &mut rx);
             let _ = done.send(writer.summary());
         })

@@ -4,10 +4,10 @@
 //! nothing here blocks its event loop, parses arguments on its thread, or ends a session because a disk is full.
 //! This file holds the handle the session calls, [`Audit`].
 
-pub mod cli_args;
 mod error;
 pub mod events;
 pub mod head;
+mod line;
 pub mod log;
 pub mod redact;
 pub mod spool;
@@ -23,7 +23,6 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use error::Error;
 pub use log::AuditSummary;
-pub use verify::run;
 
 use crate::policy::{Decision, Mode, ToolCall};
 use log::{Entry, EventKind, Payload, Shared};
@@ -196,7 +195,9 @@ impl Audit {
             session_id: session_id.to_owned(),
             agent_id: agent_id.to_owned(),
         };
-        match log::spawn(dir, config.retention, ids, shared.clone(), rx, done_tx) {
+        let retention = config.retention;
+        let open = move |started, pid| store::FileStore::new(&dir, retention, started, pid);
+        match log::spawn(open, ids, shared.clone(), rx, done_tx) {
             Ok(thread) => Audit {
                 tx: Some(tx),
                 shared,

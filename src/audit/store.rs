@@ -404,7 +404,7 @@ pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// `seq` of a file's first record.
 fn first_seq(path: &Path) -> Option<u64> {
-    use super::verify::{read_line, LineRead, MAX_LINE_BYTES};
+    use super::line::{read_line, LineRead, MAX_LINE_BYTES};
     let file = std::fs::File::open(path).ok()?;
     let mut line = Vec::new();
     // The checker's bounded reader: a first line past the cap, or without its `\n`, is no record.

@@ -1,4 +1,4 @@
-//! Checking audit chains (DESIGN.md §6) and `thoth audit verify [--json] [FILE...]`: each file's record count
+//! Checking audit chains (DESIGN.md §6) for `thoth audit verify [--json] [FILE...]` (`commands::audit`): each file's record count
 //! and its first broken link — a changed, removed or inserted line (named by line number, with the hash
 //! expected and found), a line that is not a record, a torn last line — and, for a folder (the default:
 //! `~/.thoth/audit`), the links between its files and the chain head kept in `~/.thoth/state` (`chain`): a
@@ -14,14 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::cli_args::{AuditArgs, AuditCommand};
 use super::log::{sha256_hex, GENESIS};
-use crate::settings::Settings;
-use crate::{home, Error, Exit};
 
 pub const SCHEMA_VERSION: u32 = 1;
-/// Records are a few KiB; a longer line is reported, not read into memory.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+pub use super::line::MAX_LINE_BYTES;
+use super::line::{read_line, LineRead};
 
 /// Why a chain is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,58 +96,6 @@ struct Link {
     prev_sha256: String,
     #[serde(default)]
     event: Option<String>,
-}
-
-pub(crate) enum LineRead {
-    Eof,
-    Line,
-    /// A last line without `\n`.
-    Partial,
-    TooLong,
-}
-
-/// Read one line (without its `\n`) into `buf`, holding at most `max` bytes; a longer one is skipped. The
-/// audit module's one bounded line reader (the checker and `store`'s first-record lookup).
-pub(crate) fn read_line(
-    r: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<LineRead> {
-    buf.clear();
-    let mut too_long = false;
-    loop {
-        let available = match r.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        if available.is_empty() {
-            return Ok(match (too_long, buf.is_empty()) {
-                (true, _) => LineRead::TooLong,
-                (false, true) => LineRead::Eof,
-                (false, false) => LineRead::Partial,
-            });
-        }
-        let newline = memchr::memchr(b'\n', available);
-        let chunk = &available[..newline.unwrap_or(available.len())];
-        if !too_long {
-            if buf.len() + chunk.len() > max {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(chunk);
-            }
-        }
-        let used = newline.map_or(available.len(), |i| i + 1);
-        r.consume(used);
-        if newline.is_some() {
-            return Ok(if too_long {
-                LineRead::TooLong
-            } else {
-                LineRead::Line
-            });
-        }
-    }
 }
 
 /// Check one chain, reading it line by line; it must start at seq 0 with 64 zeros.
@@ -347,30 +292,6 @@ pub struct FileReport {
     pub records: u64,
     pub closed: bool,
     pub first_break: Option<Break>,
-}
-
-/// `thoth audit ...`.
-pub fn run(args: AuditArgs, settings: &Settings) -> Result<Exit, Error> {
-    match args.command {
-        AuditCommand::Verify { json, files } => {
-            let report = if files.is_empty() {
-                let dir = settings.thoth_dir.as_deref().ok_or(home::Error::NoHome)?;
-                verify_dir(&crate::platform::paths::audit_dir(dir))
-            } else {
-                verify_paths(&files)
-            };
-            if json {
-                crate::output::json(&report);
-            } else {
-                crate::output::text(&render(&report));
-            }
-            Ok(if report.status == "ok" {
-                Exit::Ok
-            } else {
-                Exit::Failure
-            })
-        }
-    }
 }
 
 /// Every `*.jsonl` in `dir` (none when it does not exist), checked as one chain against the folder's head.

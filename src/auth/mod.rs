@@ -1,4 +1,5 @@
-//! SSO sign-in (issue 19): `thoth auth login|status|logout` (also as `thothctl`), and the refresh of the
+//! SSO sign-in (issue 19) for `thoth auth login|status|logout` (also as `thothctl`; the command is
+//! `commands::auth`, `login::run` still here), and the refresh of the
 //! saved session before `thoth run` and `thoth checkin` use it. `metadata` discovers the issuer's endpoints,
 //! `oauth` talks to them (the `oauth2` crate over the hardened client), `callback` is the loopback redirect,
 //! `store` owns the session files and their lock, `jwt` reads claims (unverified: the services verify).
@@ -16,11 +17,9 @@ pub mod store;
 
 use std::path::PathBuf;
 
-use cli_args::{AuthArgs, AuthCommand};
 use store::SessionFiles;
 
 use crate::settings::Settings;
-use crate::Exit;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -95,18 +94,6 @@ impl crate::hint::Hint for Error {
             Error::Settings(e) => return e.hint(),
             Error::Runtime(_) => return None,
         })
-    }
-}
-
-pub fn run(
-    args: AuthArgs,
-    settings: Result<Settings, crate::settings::Error>,
-) -> Result<Exit, crate::Error> {
-    let settings = settings?;
-    match args.command {
-        AuthCommand::Login(args) => login::run(args, &settings),
-        AuthCommand::Status(args) => status::run(args, &settings),
-        AuthCommand::Logout(_) => status::logout(&settings),
     }
 }
 

@@ -1,14 +1,11 @@
-//! `thoth auth status` and `thoth auth logout`, and the session summary `doctor` and `health` show: who,
+//! The session summary `thoth auth status` (`commands::auth`), `doctor` and `health` show: who,
 //! tenant, expiry, refreshable, never the token (schema: `schemas/auth-status.schema.json`).
 
 use serde::Serialize;
 
-use super::cli_args::StatusArgs;
-use super::oauth::Provider;
 use super::store::SessionFiles;
 use super::Error;
 use crate::settings::Settings;
-use crate::Exit;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -56,21 +53,6 @@ fn rfc3339(epoch: i64) -> Option<String> {
     crate::time::epoch_rfc3339(epoch)
 }
 
-pub fn run(args: StatusArgs, settings: &Settings) -> Result<Exit, crate::Error> {
-    let (files, tenant) = super::session_files(settings)?;
-    let report = inspect(&files, &tenant)?;
-    if args.json {
-        crate::output::json(&report);
-    } else {
-        crate::output::text(&render(&report));
-    }
-    Ok(if report.state == "valid" {
-        Exit::Ok
-    } else {
-        Exit::Failure
-    })
-}
-
 pub fn render(r: &SessionStatus) -> String {
     if r.state == "missing" {
         return format!(
@@ -96,40 +78,6 @@ pub fn render(r: &SessionStatus) -> String {
         "tenant:      {}\nsigned in:   {who}\nexpires at:  {until}\nstate:       {state}\nrefreshable: {}\nsession:     {}\n",
         r.tenant, r.refreshable, r.path
     )
-}
-
-/// `thoth auth logout`: revoke at the issuer (refresh token, then access token) when it has a revocation
-/// endpoint, then delete the session whatever the issuer said (a failed revocation is a warning).
-pub fn logout(settings: &Settings) -> Result<Exit, crate::Error> {
-    let (files, tenant) = super::session_files(settings)?;
-    let _lock = files.lock()?;
-    let Some(session) = files.read().ok().flatten() else {
-        files.delete()?;
-        crate::output::message(&format!("not signed in to tenant {tenant}; nothing to do"));
-        return Ok(Exit::Ok);
-    };
-    let http = super::oauth::http(settings)?;
-    let revoked = super::block_on(async {
-        let provider = Provider::discover(settings, http).await?;
-        if provider.metadata.revocation_endpoint.is_none() {
-            return Ok(false);
-        }
-        if let Some(refresh) = &session.refresh {
-            provider.revoke(refresh, "refresh_token").await?;
-        }
-        provider.revoke(&session.access, "access_token").await?;
-        Ok(true)
-    });
-    files.delete()?;
-    match revoked {
-        Ok(true) => crate::output::message(&format!("signed out of tenant {tenant}: the session was revoked at the issuer and deleted")),
-        Ok(false) => crate::output::message(&format!("signed out of tenant {tenant}: the session was deleted (the issuer has no revocation endpoint)")),
-        Err(err) => {
-            tracing::warn!(error = %err, "could not revoke the session at the issuer");
-            crate::output::message(&format!("signed out of tenant {tenant}: the session was deleted, but the issuer could not revoke it ({err})"));
-        }
-    }
-    Ok(Exit::Ok)
 }
 
 /// The session of the tenant of `settings` under `thoth_dir` (another user's, for `health --for-user`), or

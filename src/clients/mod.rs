@@ -7,6 +7,7 @@ pub mod codex;
 pub mod json;
 pub mod managed;
 pub mod paths;
+pub mod private;
 
 use std::path::{Path, PathBuf};
 

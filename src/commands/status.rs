@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::commands::wrap_config::cli_args::StatusArgs;
 use crate::settings::Settings;
-use crate::wrap::cli_args::StatusArgs;
 use crate::wrap::{locate, Inspection, ServerState, Trust};
 use crate::Exit;
 
@@ -75,7 +75,7 @@ pub fn run(args: StatusArgs, settings: Option<&Settings>) -> Result<Exit, crate:
     let inspection = match inspected {
         Ok(inspection) => inspection,
         Err(err) => {
-            crate::output::report(&err.into());
+            crate::output::report(&err);
             return Ok(Exit::Unreadable);
         }
     };

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::clients::{self, Client, Env};
+use crate::commands::wrap_config::cli_args::StatusArgs;
 use crate::fleet::claude_desktop::{extensions, policy};
-use crate::wrap::cli_args::StatusArgs;
 use crate::wrap::{locate, Trust};
 use crate::Exit;
 

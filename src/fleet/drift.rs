@@ -242,7 +242,8 @@ impl Setup {
             new_owner: (!self.is_current).then_some(&self.user),
             backup: true,
             crash_before_rename: false,
-            redact_backup: false,
+            redact_backup: None,
+            holds_secret: crate::clients::private::holds_secret,
         };
         let backup = save::save(path, new_text.as_bytes(), &options).map_err(|e| e.to_string())?;
         if records != before {
@@ -393,7 +394,7 @@ fn save_records(
         &records.to_json(),
         like.as_ref(),
         options.new_owner,
-        crate::wrap::secrets::record_holds_secret(records),
+        crate::clients::private::record_holds_secret(records),
         false,
     )
 }

@@ -1,12 +1,12 @@
 //! Pinning what an MCP server offers (issue 14): the lockfile model and its RFC 8785 hashes (`model`, `jcs`),
-//! listing a server as a client (`listing`), drift (`drift`), signed lockfiles (`signature`), the run-time
-//! view of the live tool set (`guard`), and the `thoth lock` / `thoth diff` commands. Never imports `cli`.
+//! drift (`drift`), signed lockfiles (`signature`), the run-time
+//! view of the live tool set (`guard`). The `thoth lock` / `thoth diff` commands are `commands::lock`. Never
+//! imports `cli` or a command.
 
 pub mod cli_args;
 pub mod drift;
 pub mod guard;
 pub mod jcs;
-pub mod listing;
 pub mod model;
 pub mod setup;
 pub mod signature;
@@ -14,8 +14,6 @@ pub mod signature;
 use std::path::{Path, PathBuf};
 
 use crate::hint::Hint;
-use crate::Exit;
-use cli_args::{DiffArgs, LockArgs};
 use model::Lockfile;
 
 /// Largest lockfile read (a few thousand tools fit in a megabyte).
@@ -122,62 +120,4 @@ pub fn load(path: &Path, keys: &[minisign_verify::PublicKey]) -> Result<Lockfile
         path: path.to_owned(),
         reason,
     })
-}
-
-/// `thoth lock`: pin the server, write FILE (and FILE.minisig with --sign).
-pub fn run_lock(args: LockArgs) -> Result<Exit, crate::Error> {
-    let listing = listing::list_command(&args.server)?;
-    let text = Lockfile::from_listing(&listing).render();
-    let write = |path: &Path, bytes: &[u8]| {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map(|_| ()).map_err(|e| e.error)
-    };
-    write(&args.output, text.as_bytes()).map_err(|source| Error::Write {
-        path: args.output.clone(),
-        source,
-    })?;
-    if let Some(key) = &args.sign {
-        signature::sign(&args.output, text.as_bytes(), key)?;
-    }
-    crate::output::message(&format!("wrote {}", args.output.display()));
-    Ok(Exit::Ok)
-}
-
-/// `thoth diff`: 0 no drift at or above --fail-on, 1 some, 2 no comparison was possible.
-pub fn run_diff(args: DiffArgs) -> Result<Exit, crate::Error> {
-    let compared = load(&args.lock, &[]).and_then(|pinned| {
-        let live = Lockfile::from_listing(&listing::list_command(&args.server)?);
-        Ok(drift::compare(&pinned, &live))
-    });
-    let drifts = match compared {
-        Ok(drifts) => drifts,
-        Err(err) => {
-            crate::output::report(&crate::Error::from(err));
-            return Ok(Exit::NoComparison);
-        }
-    };
-    let failing = drifts.iter().any(|d| d.severity >= args.fail_on);
-    if args.json {
-        crate::output::json(&serde_json::json!({
-            "lock": args.lock.display().to_string(),
-            "fail_on": args.fail_on.as_str(),
-            "drift": drifts,
-        }));
-    } else {
-        let text: String = drifts
-            .iter()
-            .map(|d| format!("{} {} {}\n", d.severity.as_str(), d.kind.as_str(), d.name))
-            .collect();
-        crate::output::text(&text);
-        if drifts.is_empty() {
-            crate::output::message(&format!("no drift from {}", args.lock.display()));
-        }
-    }
-    Ok(if failing { Exit::Failure } else { Exit::Ok })
 }

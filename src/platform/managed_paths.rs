@@ -20,24 +20,12 @@ pub const WINDOWS_MACHINE_KEY: &str = r"HKLM\SOFTWARE\Policies\AtenSecurity\Thot
 /// The user policy key, as `doctor` names it.
 pub const WINDOWS_USER_KEY: &str = r"HKCU\SOFTWARE\Policies\AtenSecurity\Thoth";
 
-/// Registry value types (the `REG_*` codes of winnt.h), kept here so the parsers build on every OS.
-pub const REG_NONE: u32 = 0;
-pub const REG_SZ: u32 = 1;
-pub const REG_EXPAND_SZ: u32 = 2;
-pub const REG_BINARY: u32 = 3;
-pub const REG_DWORD: u32 = 4;
-pub const REG_DWORD_BIG_ENDIAN: u32 = 5;
-pub const REG_MULTI_SZ: u32 = 7;
-pub const REG_QWORD: u32 = 11;
-
-/// One registry value as the OS stores it: its name, its `REG_*` type and its raw data (strings are UTF-16LE,
-/// usually NUL-terminated; a DWORD is 4 little-endian bytes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryValue {
-    pub name: String,
-    pub kind: u32,
-    pub data: Vec<u8>,
-}
+// The registry's value shape lives in its own leaf (`registry_value`) so `registry` (the Windows reads)
+// and this module do not import each other.
+pub use super::registry_value::{
+    RegistryValue, REG_BINARY, REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_EXPAND_SZ, REG_MULTI_SZ,
+    REG_NONE, REG_QWORD, REG_SZ,
+};
 
 /// One place managed settings may live, and what was found there.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ pub mod opener;
 pub mod paths;
 #[cfg(windows)]
 pub mod registry;
+pub mod registry_value;
 pub mod users;
 
 use std::process::ExitStatus;

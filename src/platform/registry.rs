@@ -12,7 +12,7 @@ use windows_sys::Win32::System::Registry::{
     KEY_READ, KEY_WOW64_64KEY,
 };
 
-use super::managed_paths::RegistryValue;
+use super::registry_value::RegistryValue;
 
 /// The longest value name the registry allows, in UTF-16 units, plus its NUL.
 const MAX_VALUE_NAME_UNITS: usize = 16_384;

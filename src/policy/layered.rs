@@ -53,7 +53,7 @@ impl Decide for LayeredPolicy {
         }
     }
 
-    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+    fn list_filter(&self) -> Option<super::ListFilter> {
         self.local.list_filter()
     }
 

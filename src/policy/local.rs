@@ -571,7 +571,7 @@ fn hold(reason: String) -> Decision {
 }
 
 impl Decide for LocalPolicy {
-    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+    fn list_filter(&self) -> Option<super::ListFilter> {
         if !self.filters_lists() {
             return None;
         }

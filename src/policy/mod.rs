@@ -19,32 +19,8 @@ use serde_json::value::RawValue;
 
 use crate::hint::Hint;
 
-/// What to do with a call outside the approved scope. Spelled as in `--enforcement-mode` in a policy file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    /// Forward everything; log the decision that would have been made.
-    Observe,
-    /// Refuse out-of-scope calls (-32001). The default.
-    Block,
-    /// Out-of-scope calls need approval (-32002).
-    #[value(name = "step_up", alias = "step-up")]
-    #[serde(alias = "step-up")]
-    StepUp,
-    /// Per session: the first violation is allowed with a warning, the next ones need approval, then block.
-    Progressive,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Observe => "observe",
-            Mode::Block => "block",
-            Mode::StepUp => "step_up",
-            Mode::Progressive => "progressive",
-        }
-    }
-}
+// `Mode` is a leaf (`crate::mode`) so `settings` can resolve it without importing the policy.
+pub use crate::mode::Mode;
 
 /// A policy that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -185,12 +161,16 @@ pub enum Verdict {
     Pending(DecisionFuture),
 }
 
+/// Which tools a tools/list result may show (the policy's view, applied by `proxy::router`); absent, lists
+/// pass untouched.
+pub type ListFilter = Box<dyn Fn(&str) -> bool + Send>;
+
 /// A source of decisions for one session.
 pub trait Decide: Send {
     fn decide(&mut self, call: &ToolCall) -> Verdict;
 
     /// Which tools a tools/list result may show, when this policy hides some (None: lists pass untouched).
-    fn list_filter(&self) -> Option<crate::proxy::router::ListFilter> {
+    fn list_filter(&self) -> Option<ListFilter> {
         None
     }
 

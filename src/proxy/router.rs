@@ -80,7 +80,7 @@ struct ClientRequest {
 }
 
 /// Which tools a tools/list result may show (the policy's view); absent, lists pass untouched.
-pub type ListFilter = Box<dyn Fn(&str) -> bool + Send>;
+pub use crate::policy::ListFilter;
 /// Which tool definitions a tools/list result may show, judged on the whole definition (the lock's view).
 pub type ToolFilter = Box<dyn Fn(&RawValue) -> bool + Send>;
 

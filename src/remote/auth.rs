@@ -1,5 +1,5 @@
 //! The hook through which a 401 is answered: the bridge asks an `Authorizer` for an `Authorization` header
-//! value and retries with it. `NoAuth` has none (static `--header`s only); `for_run` gives OAuth 2.1
+//! value and retries with it. `NoAuth` has none (static `--header`s only); `oauth::for_run` gives OAuth 2.1
 //! (`remote::oauth`), without the bridge knowing how the token was obtained.
 
 use std::future::Future;
@@ -41,29 +41,4 @@ impl Authorizer for NoAuth {
     fn on_unauthorized<'a>(&'a self, _challenge: &'a Challenge) -> AuthFuture<'a> {
         Box::pin(async { Ok(None) })
     }
-}
-
-/// The authorizer `thoth run --url` uses: OAuth 2.1 (`remote::oauth`), with the authorization server's own
-/// HTTP client (the hardened one, its timeouts). Without that client, only the static headers.
-pub fn for_run(
-    settings: &crate::settings::Settings,
-    client_id: Option<&str>,
-) -> Box<dyn Authorizer> {
-    let http = match crate::auth::oauth::http(settings) {
-        Ok(http) => http,
-        Err(err) => {
-            tracing::warn!(error = %err, "no OAuth sign-in for the remote server: its HTTP client cannot be built");
-            return Box::new(NoAuth);
-        }
-    };
-    Box::new(super::oauth::OAuth::new(super::oauth::Config {
-        http,
-        thoth_dir: settings.thoth_dir.clone(),
-        client_id: client_id
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned),
-        no_browser: super::oauth::no_browser(|name| std::env::var(name).ok()),
-        open: crate::platform::opener::open,
-    }))
 }

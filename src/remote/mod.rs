@@ -27,5 +27,6 @@ pub mod oauth;
 pub mod post;
 pub mod queue;
 pub mod session;
+pub mod shared;
 pub mod sse;
 pub mod wire;

@@ -7,7 +7,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use tokio::sync::oneshot;
 
-use super::bridge::{unauthorized, Shared, SESSION_HEADER};
+use super::shared::{unauthorized, Shared, SESSION_HEADER};
 use super::{events, session, wire};
 
 const POST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 
-use super::bridge::{Shared, SESSION_HEADER};
 use super::events;
+use super::shared::{Shared, SESSION_HEADER};
 
 const POST_TIMEOUT: Duration = Duration::from_secs(600);
 const DELETE_TIMEOUT: Duration = Duration::from_millis(1500);

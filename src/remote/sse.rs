@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use super::bridge::{self, Shared};
+use super::shared::{self, Shared};
 use super::{events, wire};
 
 /// How long the server has to name its endpoint.
@@ -42,7 +42,7 @@ impl Legacy {
             .await
             .map_err(|e| crate::net::describe(&e))?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(bridge::unauthorized(&shared.given, None));
+            return Err(shared::unauthorized(&shared.given, None));
         }
         if !response.status().is_success() {
             return Err(format!(
@@ -140,7 +140,7 @@ impl Legacy {
             Ok(response) if response.status().is_success() => {}
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
                 self.shared
-                    .fail(msg, &bridge::unauthorized(&self.shared.given, None))
+                    .fail(msg, &shared::unauthorized(&self.shared.given, None))
                     .await
             }
             Ok(response) => {

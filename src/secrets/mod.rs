@@ -4,7 +4,6 @@
 //! (`resolve`). A store that is open to group or others is refused, never repaired.
 
 pub mod backend;
-pub mod cli;
 pub mod file;
 pub mod findings;
 pub mod os;
@@ -61,7 +60,7 @@ pub enum Error {
     Usage(String),
 }
 
-impl crate::error::Hint for Error {
+impl crate::hint::Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::TooOpen { path, .. } => Some(format!(

@@ -20,8 +20,7 @@ use std::path::PathBuf;
 pub use credentials::{Credential, Secret};
 pub use inputs::Inputs;
 
-use crate::cli::GlobalArgs;
-use crate::policy::Mode;
+use crate::mode::Mode;
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,11 +240,24 @@ impl crate::hint::Hint for Error {
     }
 }
 
+/// The command-line flags that are settings, as plain values (`lib::setting_flags` fills it from the parsed
+/// command line; settings never import the CLI). Settings are resolved once, with them.
+#[derive(Debug, Default, Clone)]
+pub struct GlobalFlags {
+    /// `--log-level`: THOTH_LOG from a flag.
+    pub log_level: Option<String>,
+    /// The command's own flags that are settings, by key (`thoth run --tenant-id` is THOTH_TENANT_ID).
+    pub command: Vec<(&'static str, String)>,
+}
+
 /// Resolve settings from this process: its environment, `~/.thoth`, managed settings and the global flags.
-pub fn resolve(global: &GlobalArgs) -> Result<Settings, Error> {
+pub fn resolve(global: &GlobalFlags) -> Result<Settings, Error> {
     let mut inputs = Inputs::from_process()?;
     if let Some(level) = &global.log_level {
         inputs.flags.insert("THOTH_LOG", level.clone());
+    }
+    for (name, value) in &global.command {
+        inputs.flags.insert(name, value.clone());
     }
     resolve::resolve(inputs)
 }

@@ -10,7 +10,7 @@ use super::{
     credentials, narrow, trust, validate, Environment, Error, FailureDecision, Inputs, Settings,
     Source, Sourced,
 };
-use crate::policy::Mode;
+use crate::mode::Mode;
 
 const DERIVED_FROM: &str = "THOTH_TENANT_ID + THOTH_APEX_DOMAIN";
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 60;

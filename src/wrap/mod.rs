@@ -1,8 +1,8 @@
-//! `thoth wrap-config` and what `status` / `health` read: Claude Desktop's `claude_desktop_config.json`,
-//! edited in place without losing a byte outside the servers it governs (DESIGN.md §1, issue 5). Reading and
-//! editing go through a concrete syntax tree (`document`), so key order, formatting and comments survive.
+//! Client configs for `thoth wrap-config` (the command: `commands::wrap_config`) and what `status` / `health`
+//! read: Claude Desktop's `claude_desktop_config.json`, edited in place without losing a byte outside the
+//! servers it governs (DESIGN.md §1, issue 5). Reading and editing go through a concrete syntax tree
+//! (`document`), so key order, formatting and comments survive.
 
-pub mod cli_args;
 pub mod document;
 pub mod duplicates;
 pub mod edit;
@@ -13,11 +13,9 @@ pub mod lock;
 pub mod managed;
 pub mod record;
 pub mod remote;
-pub mod run;
 pub mod save;
 pub mod secrets;
 pub mod trust;
-pub mod vault;
 pub mod wrapped;
 
 #[cfg(test)]
@@ -26,7 +24,6 @@ mod tests;
 use std::path::PathBuf;
 
 pub use inspect::{inspect, Inspection, ServerState};
-pub use run::run;
 pub use trust::Trust;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! Writing a config without ever leaving a partial one: a temp file in the same folder with the original's
 //! owner, group and mode, fsync, rename, fsync of the folder. The previous content is kept beside it as
 //! `<name>.thoth-backup-<UTC time>` (only when the content changes). A file holding one of thoth's secrets
-//! (`--embed-api-key`) is written 0600, its backup too; an unwrap's backup has them masked (`secrets`).
+//! (`--embed-api-key`) is written 0600, its backup too; an unwrap's backup has them masked (the caller says how: `SaveOptions`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,9 @@ use crate::home::Access;
 use crate::platform::users::TargetUser;
 
 use super::Error;
+
+/// Masks thoth's secrets in a config text; `None` when it cannot be read.
+pub type Redact = fn(&[u8]) -> Option<Vec<u8>>;
 
 /// How to save.
 pub struct SaveOptions<'a> {
@@ -18,8 +21,11 @@ pub struct SaveOptions<'a> {
     pub backup: bool,
     /// Test hook (dev only): stop dead after the temp file is written, before the rename.
     pub crash_before_rename: bool,
-    /// Mask thoth's secrets in the backup (`--unwrap`: no copy of the key is left behind).
-    pub redact_backup: bool,
+    /// Mask thoth's secrets in the backup (`--unwrap`: no copy of the key is left behind): the masked text,
+    /// or `None` when it cannot be read (then no backup is kept).
+    pub redact_backup: Option<Redact>,
+    /// Does this content hold one of thoth's secrets? (Then it is written readable by its owner only.)
+    pub holds_secret: fn(&[u8]) -> bool,
 }
 
 /// Write `content` to `path` unless it already holds exactly that. Returns the backup's path, if one was made.
@@ -40,14 +46,16 @@ pub fn save(path: &Path, content: &[u8], options: &SaveOptions) -> Result<Option
     }
     let like = std::fs::metadata(path).ok();
     let kept = match (previous, options.backup) {
-        (Some(bytes), true) if options.redact_backup => super::secrets::redact(&bytes),
-        (Some(bytes), true) => Some(bytes),
+        (Some(bytes), true) => match options.redact_backup {
+            Some(redact) => redact(&bytes),
+            None => Some(bytes),
+        },
         _ => None,
     };
     let backup = match kept {
         Some(bytes) => {
             let backup = backup_path(path);
-            let private = super::secrets::holds_secret(&bytes);
+            let private = (options.holds_secret)(&bytes);
             write_as(
                 &backup,
                 &bytes,
@@ -65,7 +73,7 @@ pub fn save(path: &Path, content: &[u8], options: &SaveOptions) -> Result<Option
         content,
         like.as_ref(),
         options.new_owner,
-        super::secrets::holds_secret(content),
+        (options.holds_secret)(content),
         options.crash_before_rename,
     )?;
     Ok(backup)

@@ -175,6 +175,31 @@ pub fn no_browser(env: impl Fn(&str) -> Option<String>) -> Option<String> {
     headless.then(|| "no BROWSER, DISPLAY or WAYLAND_DISPLAY".into())
 }
 
+/// The authorizer `thoth run --url` uses: OAuth 2.1 (`remote::oauth`), with the authorization server's own
+/// HTTP client (the hardened one, its timeouts). Without that client, only the static headers.
+pub fn for_run(
+    settings: &crate::settings::Settings,
+    client_id: Option<&str>,
+) -> Box<dyn Authorizer> {
+    let http = match crate::auth::oauth::http(settings) {
+        Ok(http) => http,
+        Err(err) => {
+            tracing::warn!(error = %err, "no OAuth sign-in for the remote server: its HTTP client cannot be built");
+            return Box::new(super::auth::NoAuth);
+        }
+    };
+    Box::new(OAuth::new(Config {
+        http,
+        thoth_dir: settings.thoth_dir.clone(),
+        client_id: client_id
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        no_browser: no_browser(|name| std::env::var(name).ok()),
+        open: crate::platform::opener::open,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

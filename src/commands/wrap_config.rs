@@ -1,20 +1,25 @@
 //! `thoth wrap-config`: find the config, read it, apply the plan, and save it (or show the diff). Every
 //! refusal leaves the file untouched; a second run with the same flags writes nothing.
 
+pub mod cli_args;
+pub mod vault;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::cli_args::WrapConfigArgs;
-use super::document::Document;
-use super::edit::{Plan, ServerResult, WrapPlan};
-use super::save::{self, SaveOptions};
-use super::{inspect, locate, lock, managed, record, secrets, vault, Error};
+use crate::clients::private;
+
 use crate::clients::{self, Client};
 use crate::platform::users::TargetUser;
 use crate::settings::{Credential, Environment, Settings};
+use crate::wrap::document::Document;
+use crate::wrap::edit::{Plan, ServerResult, WrapPlan};
+use crate::wrap::save::{self, SaveOptions};
+use crate::wrap::{inspect, locate, lock, managed, record, secrets, Error};
 use crate::Exit;
+use cli_args::WrapConfigArgs;
 
 /// What `wrap-config` did (schemas/wrap-report.schema.json).
 #[derive(Debug, Serialize)]
@@ -161,7 +166,8 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
             new_owner: (!is_current).then_some(&user),
             backup: true,
             crash_before_rename: crash_hook(settings),
-            redact_backup: args.unwrap,
+            redact_backup: args.unwrap.then_some(private::redact as save::Redact),
+            holds_secret: private::holds_secret,
         };
         vault::store(settings, &vaulted)?;
         report.backup = save::save(&output, new_text.as_bytes(), &options)?;
@@ -248,7 +254,8 @@ fn plan(
         )));
     }
     if args.thoth_path.is_some() {
-        if let Err(why) = super::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
+        if let Err(why) =
+            crate::wrap::Trust::current(Some(settings)).judge(&thoth_path.to_string_lossy())
         {
             warnings.push(format!(
                 "--thoth-path: {why}; `thoth status` and `thoth health` will report these servers as not governed"
@@ -371,7 +378,7 @@ fn save_records(
         &records.to_json(),
         like.as_ref(),
         options.new_owner,
-        secrets::record_holds_secret(records),
+        private::record_holds_secret(records),
         false,
     )
 }

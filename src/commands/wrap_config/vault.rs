@@ -9,13 +9,13 @@ use jsonc_parser::cst::{CstInputValue, CstObject};
 use serde::Serialize;
 
 use super::cli_args::WrapConfigArgs;
-use super::document::Document;
-use super::edit::{Outcome, Plan, ServerResult};
-use super::entry::{self, Entry};
-use super::record::Records;
-use super::Error;
 use crate::secrets::{self, findings, Store};
 use crate::settings::Settings;
+use crate::wrap::document::Document;
+use crate::wrap::edit::{Outcome, Plan, ServerResult};
+use crate::wrap::entry::{self, Entry};
+use crate::wrap::record::Records;
+use crate::wrap::Error;
 
 /// One value moved to the store (the value itself is wiped when dropped and never serialized).
 pub struct Vaulted {
@@ -72,7 +72,7 @@ pub fn before_wrap(
     open(settings)?;
     let mut moved = Vec::new();
     for (server, prop) in doc.server_props() {
-        let selected = super::edit::selects(plan, &server);
+        let selected = crate::wrap::edit::selects(plan, &server);
         if !selected || !matches!(entry::read(&prop), Entry::Stdio(_)) {
             continue;
         }
@@ -134,7 +134,8 @@ fn vault_env(server: &str, env: &CstObject, named: &[String], moved: &mut Vec<Va
 
 /// An entry's text (the record's `original_text`) with its secrets vaulted.
 fn vault_text(server: &str, text: &str, named: &[String], moved: &mut Vec<Vaulted>) -> String {
-    let Ok(root) = jsonc_parser::cst::CstRootNode::parse(text, &super::document::options()) else {
+    let Ok(root) = jsonc_parser::cst::CstRootNode::parse(text, &crate::wrap::document::options())
+    else {
         return text.to_owned();
     };
     if let Some(env) = root.object_value().and_then(|o| o.object_value("env")) {
@@ -279,7 +280,7 @@ pub fn scrub_backups(config: &Path, moved: &[Vaulted]) -> Result<Vec<std::path::
         let new = scrub_text(&text, moved);
         if new.as_str() != text.as_str() {
             let like = std::fs::metadata(&path).ok();
-            super::save::write_new(&path, new.as_bytes(), like.as_ref(), None, false)?;
+            crate::wrap::save::write_new(&path, new.as_bytes(), like.as_ref(), None, false)?;
             scrubbed.push(path);
         }
     }

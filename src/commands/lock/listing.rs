@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::FramedRead;
 
-use super::model::Listing;
-use super::Error;
+use crate::lock::model::Listing;
+use crate::lock::Error;
 use crate::proxy::framing::{Frame, LineCodec};
 
 /// JSON-RPC's "method not found": an empty list, and the answer to every server request.

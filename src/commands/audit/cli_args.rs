@@ -1,5 +1,5 @@
 //! The `thoth audit` command line (clap derive), embedded by `cli.rs` as `Command::Audit`. Parsing only: the
-//! command itself is `audit::verify::run` (DESIGN.md §6).
+//! command itself is `commands::audit::run` (DESIGN.md §6).
 
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{Entry, Error, Store};
+use crate::secrets::{Entry, Error, Store};
 use crate::settings::Settings;
 use crate::Exit;
 
@@ -101,7 +101,7 @@ fn set(store: &Store, args: SetArgs) -> Result<Exit, crate::Error> {
         ));
         return Ok(Exit::Usage);
     }
-    super::check_name(&args.name)?;
+    crate::secrets::check_name(&args.name)?;
     if std::io::stdin().is_terminal() {
         crate::output::message("type the value, then Enter and Ctrl-D (it is not shown again)");
     }
@@ -124,7 +124,7 @@ fn set(store: &Store, args: SetArgs) -> Result<Exit, crate::Error> {
         "stored {} ({}); reference it as {}",
         args.name,
         store.backend_name(),
-        super::reference(&args.name)
+        crate::secrets::reference(&args.name)
     ));
     Ok(Exit::Ok)
 }
