@@ -1,4 +1,4 @@
-//! `thoth auth login`: sign in at the tenant's issuer and save the session. Default: authorization code with
+//! The sign-in of `thoth auth login` (`commands::auth::login`): sign in at the tenant's issuer and save the session. Default: authorization code with
 //! PKCE S256 (RFC 7636) over the loopback redirect (RFC 8252), the URL printed on stderr and opened in the
 //! browser; `--device`: the device authorization grant (RFC 8628). Nothing is saved unless the sign-in
 //! completes, so a failed login leaves the previous session as it was.
@@ -11,70 +11,18 @@ use oauth2::{
 };
 
 use super::callback::{Callback, Outcome};
-use super::cli_args::LoginArgs;
 use super::oauth::{self, Provider, Tokens};
-use super::{status, Error};
-use crate::settings::Settings;
-use crate::Exit;
+use super::Error;
 
 /// Longest wait for the browser to come back.
 pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(300);
 
-pub fn run(args: LoginArgs, settings: &Settings) -> Result<Exit, crate::Error> {
-    let mut flags = Vec::new();
-    if let Some(tenant) = &args.tenant_id {
-        flags.push(("THOTH_TENANT_ID", tenant.clone()));
-    }
-    if let Some(issuer) = &args.issuer {
-        flags.push(("THOTH_AUTH_ISSUER", issuer.clone()));
-    }
-    let settings = settings.with_flags(&flags)?;
-    let (files, tenant) = super::session_files(&settings)?;
-    let login_hint = match &args.admin_email {
-        Some(email) => Some(crate::settings::validate::email(email).map_err(|expected| {
-            crate::Error::Input(format!(
-                "--admin-email {email:?} is not valid: expected {expected}"
-            ))
-        })?),
-        None => settings.get("THOTH_USER_ID").map(|v| v.value.clone()),
-    };
-    let http = oauth::http(&settings)?;
-    let tokens = super::block_on(async {
-        let provider = Provider::discover(&settings, http).await?;
-        if args.device {
-            device(&provider).await
-        } else {
-            code(&provider, login_hint.as_deref(), !args.no_browser).await
-        }
-    })?;
-    {
-        let _lock = files.lock()?;
-        files.save(&tokens.access, tokens.refresh.as_ref())?;
-    }
-    let report = status::inspect(&files, &tenant)?;
-    crate::output::message(&format!(
-        "signed in{} (tenant {tenant}); session saved to {}{}",
-        report
-            .email
-            .as_ref()
-            .or(report.subject.as_ref())
-            .map(|who| format!(" as {who}"))
-            .unwrap_or_default(),
-        files.jwt.display(),
-        report
-            .expires_at
-            .as_ref()
-            .map(|at| format!(", valid until {at}"))
-            .unwrap_or_default()
-    ));
-    if args.json {
-        crate::output::json(&report);
-    }
-    Ok(Exit::Ok)
-}
-
 /// Authorization code + PKCE S256 over the loopback redirect.
-async fn code(provider: &Provider, login_hint: Option<&str>, open: bool) -> Result<Tokens, Error> {
+pub async fn code(
+    provider: &Provider,
+    login_hint: Option<&str>,
+    open: bool,
+) -> Result<Tokens, Error> {
     let authorization_endpoint = provider
         .metadata
         .authorization_endpoint
@@ -132,7 +80,7 @@ async fn code(provider: &Provider, login_hint: Option<&str>, open: bool) -> Resu
 }
 
 /// The device authorization grant: show the code, poll the token endpoint.
-async fn device(provider: &Provider) -> Result<Tokens, Error> {
+pub async fn device(provider: &Provider) -> Result<Tokens, Error> {
     let endpoint = provider
         .metadata
         .device_authorization_endpoint

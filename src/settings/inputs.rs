@@ -6,12 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{keys, Error};
 
-/// A value from a file, with where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileValue {
-    pub value: String,
-    pub origin: String,
-}
+pub use super::file_value::FileValue;
 
 #[derive(Clone, Default)]
 pub struct Inputs {

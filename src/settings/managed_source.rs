@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::inputs::FileValue;
+use super::file_value::FileValue;
 use super::managed::{self, Loaded, ManagedError, ManagedValues};
 
 pub const OVERRIDE_ENV: &str = "THOTH_MANAGED_SETTINGS_FILE";

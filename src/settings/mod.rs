@@ -4,6 +4,7 @@
 
 pub mod client_policy;
 pub mod credentials;
+pub mod file_value;
 pub mod inputs;
 pub mod keys;
 pub mod managed;

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use super::check::{Check, CheckStatus};
 use super::claude_config::ClaudeConfig;
-use super::model::{Check, CheckStatus};
 use crate::fleet::claude_desktop::extensions::Extension;
 use crate::fleet::claude_desktop::policy::DesktopPolicy;
 

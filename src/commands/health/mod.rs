@@ -2,6 +2,7 @@
 //! the update state), judge them (`model`), and print one form of the report (human, JSON, Jamf EA, Intune
 //! detection or remediation detection; `mdm`). Exit codes per format are in README "Exit codes".
 
+pub mod check;
 pub mod claude_config;
 pub mod clients;
 pub mod mdm;

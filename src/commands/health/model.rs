@@ -35,22 +35,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    Ok,
-    Warn,
-    Fail,
-    /// Not applicable here (no GovAPI configured).
-    Skip,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    pub name: &'static str,
-    pub status: CheckStatus,
-    pub detail: String,
-}
+pub use super::check::{Check, CheckStatus};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HealthReport {
