@@ -2,6 +2,7 @@
 //! top for every lockable key (a user cannot override them). Every value remembers its source (DESIGN.md §4).
 //! Only this module reads `std::env`. `inputs` gathers the raw layers, `resolve` merges and validates them.
 
+pub mod check;
 pub mod client_policy;
 pub mod credentials;
 pub mod file_value;

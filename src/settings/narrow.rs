@@ -5,12 +5,12 @@
 //! key is refused (thoth will not guess a tenant or a policy). On a managed machine THOTH_ENV from the user
 //! may only narrow the default, prod: dev applies only where no managed source exists at all.
 
+use super::check::check;
 use super::inputs::Inputs;
 use super::keys::KeyDef;
-use super::resolve::check;
 use super::{Error, Source, Sourced};
 
-/// The values of an ordered key, strictest first (normalised as `resolve::check` returns them).
+/// The values of an ordered key, strictest first (normalised as `check::check` returns them).
 pub fn order(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
         "THOTH_ENV" => &["prod", "staging", "dev"],
