@@ -1,13 +1,17 @@
 //! `thoth run`: the stdio sidecar between an MCP client and its server (DESIGN.md §2).
 //! framing (bytes -> lines) | envelope (the few JSON fields read) | router (pure routing) |
-//! session (the I/O loop) | outlet (writers) | upstream (the child).
+//! session (the I/O loop) | pause (what is read when) | dispatch (where routes go) | outlet (writers) |
+//! upstream (the child) | refuse (thoth refusing to start, still speaking MCP).
 
 pub mod budget;
+mod dispatch;
 pub mod envelope;
 pub mod framing;
 pub mod governance;
 pub mod lock_hook;
 pub mod outlet;
+mod pause;
+mod refuse;
 pub mod router;
 pub mod session;
 pub mod upstream;
