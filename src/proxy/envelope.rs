@@ -148,6 +148,19 @@ impl Envelope<'_> {
 /// A tools/call result's `isError`, read as the client reads it: a JSON object whose last `isError` member
 /// is `true`. Anything else (absent, false, another type, not an object) is not a tool error.
 pub fn is_tool_error(result: &RawValue) -> bool {
+    // Exact shortcut: a member named `isError` is written out, or spelled with a `\u` escape (its letters have
+    // no other escape). A result with neither (most results, and every large text one) is not read again.
+    let text = result.get().as_bytes();
+    if memchr::memmem::find(text, b"isError").is_none()
+        && memchr::memmem::find(text, b"\\u").is_none()
+    {
+        return false;
+    }
+    read_is_error(result)
+}
+
+/// `is_tool_error` the long way: the result read as an object, member by member.
+fn read_is_error(result: &RawValue) -> bool {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = bool;
@@ -526,6 +539,66 @@ mod tests {
                 let raw = RawValue::from_string(text.clone()).unwrap();
                 prop_assert_eq!(is_tool_error(&raw), expected, "{}", text);
             }
+        }
+
+        fn fragment() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just("\"isError\""),
+                Just("\"is\\u0045rror\""),
+                Just("\"\\u0069s\\u0045rror\""),
+                Just("\"isErro\\u0072\""),
+                Just("\"text\""),
+                Just("\"a\\\\u0045\""),
+                Just("\"\\n\""),
+                Just(":"),
+                Just(","),
+                Just("{"),
+                Just("}"),
+                Just("["),
+                Just("]"),
+                Just("true"),
+                Just("false"),
+                Just("1"),
+                Just(" "),
+            ]
+        }
+
+        proptest! {
+            // The shortcut never changes the answer: on any valid JSON built from these pieces (keys spelled
+            // every way, `isError` inside strings, escaped backslashes), it agrees with the full read.
+            #[test]
+            fn the_shortcut_agrees_with_the_full_read(
+                pieces in proptest::collection::vec(fragment(), 0..24),
+                wrap in any::<bool>(),
+            ) {
+                let body = pieces.concat();
+                let text = if wrap { format!("{{{body}}}") } else { body };
+                if let Ok(raw) = RawValue::from_string(text.clone()) {
+                    prop_assert_eq!(is_tool_error(&raw), super::super::read_is_error(&raw), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn the_shortcut_agrees_on_written_out_results() {
+            for text in [
+                r#"{"content":[],"isError":true}"#,
+                r#"{"content":[],"is\u0045rror":true}"#,
+                r#"{"\u0069\u0073\u0045\u0072\u0072\u006f\u0072":true}"#,
+                r#"{"content":[{"type":"text","text":"isError"}]}"#,
+                r#"{"content":[{"type":"text","text":"a\nb"}]}"#,
+                r#"{"content":[{"type":"text","text":"xxxx"}]}"#,
+            ] {
+                let raw = RawValue::from_string(text.into()).unwrap();
+                assert_eq!(
+                    is_tool_error(&raw),
+                    super::super::read_is_error(&raw),
+                    "{text}"
+                );
+            }
+            let raw = |t: &str| RawValue::from_string(t.into()).unwrap();
+            assert!(is_tool_error(&raw(r#"{"is\u0045rror":true}"#)));
+            assert!(!is_tool_error(&raw(r#"{"content":[{"text":"isError"}]}"#)));
         }
 
         #[test]
