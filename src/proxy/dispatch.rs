@@ -63,8 +63,8 @@ pub(super) fn dispatch(
     }
     // The lock can release held calls (a listing ended): they are governed in a further round.
     while !routes.is_empty() {
-        let round: Vec<Route> = std::mem::take(routes);
-        for route in round {
+        let mut round: Vec<Route> = std::mem::take(routes);
+        for route in round.drain(..) {
             let mut step = Step {
                 routes,
                 decided: &mut decided,
@@ -74,6 +74,10 @@ pub(super) fn dispatch(
                 outlets,
             };
             step.one(route, from, line_len);
+        }
+        // The buffer goes back for the next frame: no allocation per frame once it has grown.
+        if routes.is_empty() {
+            *routes = round;
         }
     }
 }

@@ -27,9 +27,9 @@ impl Paused {
         to_server: &Outlet,
         to_client: &Outlet,
         held: &HeldCalls,
-        audit: &crate::audit::Gate,
+        audit_room: bool,
     ) -> Option<Paused> {
-        if !audit.has_room(AUDIT_ROOM) {
+        if !audit_room {
             Some(Paused::AuditBehind)
         } else if !to_server.has_room() {
             Some(Paused::OtherSideFull(to_server.backlog()))
@@ -45,9 +45,9 @@ impl Paused {
     pub(super) fn server(
         to_server: &Outlet,
         to_client: &Outlet,
-        audit: &crate::audit::Gate,
+        audit_room: bool,
     ) -> Option<Paused> {
-        if !audit.has_room(AUDIT_ROOM) {
+        if !audit_room {
             Some(Paused::AuditBehind)
         } else if !to_client.has_room() {
             Some(Paused::OtherSideFull(to_client.backlog()))

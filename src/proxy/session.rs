@@ -99,18 +99,19 @@ pub async fn run(
     let mut status: Option<ExitStatus> = None;
     let mut stop: Option<(Instant, Stop)> = None;
     let mut drain_until: Option<Instant> = None;
-    let far = Instant::now() + Duration::from_secs(86400 * 365);
 
     loop {
         if status.is_some() && !server_open {
             break;
         }
-        // Backpressure (budget.rs): a side is read only while everything its input feeds has room.
+        // Backpressure (budget.rs): a side is read only while everything its input feeds has room. The audit
+        // queue is asked once per turn, for both sides.
+        let audit_room = audit.has_room(AUDIT_ROOM);
         let client_blocked = client_open
-            .then(|| Paused::client(&to_server, &to_client, &held, &audit))
+            .then(|| Paused::client(&to_server, &to_client, &held, audit_room))
             .flatten();
         let server_blocked = server_open
-            .then(|| Paused::server(&to_server, &to_client, &audit))
+            .then(|| Paused::server(&to_server, &to_client, audit_room))
             .flatten();
         let audit_behind = matches!(client_blocked, Some(Paused::AuditBehind))
             || matches!(server_blocked, Some(Paused::AuditBehind));
@@ -188,7 +189,7 @@ pub async fn run(
                 stop = None;
                 drain_until = Some(Instant::now() + DRAIN_AFTER_EXIT);
             },
-            () = sleep_until(stop.map_or(far, |(at, _)| at)), if stop.is_some() && status.is_none() => {
+            () = until(stop.map(|(at, _)| at)), if stop.is_some() && status.is_none() => {
                 match stop {
                     Some((_, Stop::Terminate)) => {
                         tracing::warn!(grace_ms = cfg.shutdown_grace.as_millis() as u64, "the server is still running; terminating it");
@@ -203,7 +204,7 @@ pub async fn run(
                     None => {}
                 }
             },
-            () = sleep_until(drain_until.unwrap_or(far)), if drain_until.is_some() => {
+            () = until(drain_until), if drain_until.is_some() => {
                 tracing::debug!("the server's stdout stayed open after it exited; not waiting further");
                 break;
             },
@@ -214,7 +215,7 @@ pub async fn run(
                     stop = Some((Instant::now() + cfg.shutdown_grace, Stop::Terminate));
                 }
             },
-            () = sleep_until(lock.as_ref().and_then(|l| l.next_deadline()).unwrap_or(far)), if lock.as_ref().is_some_and(|l| l.next_deadline().is_some()) => {
+            () = until(lock.as_ref().and_then(|l| l.next_deadline())), if lock.as_ref().is_some_and(|l| l.next_deadline().is_some()) => {
                 if let Some(hook) = lock.as_mut() {
                     for (call, refused) in hook.expire(Instant::now()) {
                         lock_block(call, refused, &mut router, &mut governance, &mut routes);
@@ -304,6 +305,15 @@ fn begin_stop(to_server: &mut Outlet, stop: &mut Option<(Instant, Stop)>, grace:
     }
     if stop.is_none() {
         *stop = Some((Instant::now() + grace, Stop::Terminate));
+    }
+}
+
+/// Sleep until `at` (never, when there is none). An `async fn`: nothing is built until the branch is polled, so
+/// a timer branch that is switched off costs the loop nothing in each turn (a `Sleep` registers a timer).
+async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
