@@ -59,6 +59,9 @@ impl Paused {
     }
 }
 
+/// The pause events keep the session's log target, which log filters name (`thoth::proxy::session=debug`).
+const SESSION: &str = "thoth::proxy::session";
+
 /// Say when reading a side stops and starts again (transitions only, never per frame).
 pub(super) fn log_pause(side: Side, state: &mut Option<Paused>, now: Option<Paused>) {
     let name = match side {
@@ -72,27 +75,30 @@ pub(super) fn log_pause(side: Side, state: &mut Option<Paused>, now: Option<Paus
         return;
     }
     match now {
-        None => tracing::debug!("resuming reads from the {name}"),
+        None => tracing::debug!(target: SESSION, "resuming reads from the {name}"),
         Some(Paused::OtherSideFull(bytes)) => {
             tracing::debug!(
+                target: SESSION,
                 bytes,
                 "pausing reads from the {name}: the other side is not reading what it sent"
             )
         }
         Some(Paused::AnswersUnread(bytes)) => {
             tracing::info!(
+                target: SESSION,
                 bytes,
                 "pausing reads from the {name}: it is not reading thoth's answers to it"
             )
         }
         Some(Paused::CallsHeld(bytes)) => {
             tracing::info!(
+                target: SESSION,
                 bytes,
                 "pausing reads from the {name}: its tools/calls wait for decisions"
             )
         }
         Some(Paused::AuditBehind) => {
-            tracing::debug!("pausing reads from the {name}: the audit writer is catching up")
+            tracing::debug!(target: SESSION, "pausing reads from the {name}: the audit writer is catching up")
         }
     }
 }
