@@ -87,6 +87,18 @@ fn main() {
         ("thoth observe", observe),
         ("thoth block", through_thoth.clone()),
     ];
+    // `THOTH_BENCH_BASELINE=<an earlier thoth binary>`: also that build, observe and block, in the same
+    // alternating rounds (before/after figures from one sitting).
+    if let Ok(baseline) = std::env::var("THOTH_BENCH_BASELINE") {
+        let swap = |cmd: &[String]| -> Vec<String> {
+            std::iter::once(baseline.clone())
+                .chain(cmd[1..].iter().cloned())
+                .collect()
+        };
+        let (observe, block) = (swap(&side[2].1), swap(&side[3].1));
+        side.push(("before observe", observe));
+        side.push(("before block", block));
+    }
     if python_available() {
         side.push(("naive python", through_python.clone()));
     }

@@ -148,6 +148,19 @@ impl Envelope<'_> {
 /// A tools/call result's `isError`, read as the client reads it: a JSON object whose last `isError` member
 /// is `true`. Anything else (absent, false, another type, not an object) is not a tool error.
 pub fn is_tool_error(result: &RawValue) -> bool {
+    // Exact shortcut: a member named `isError` is written out, or spelled with a `\u` escape (its letters have
+    // no other escape). A result with neither (most results, and every large text one) is not read again.
+    let text = result.get().as_bytes();
+    if memchr::memmem::find(text, b"isError").is_none()
+        && memchr::memmem::find(text, b"\\u").is_none()
+    {
+        return false;
+    }
+    read_is_error(result)
+}
+
+/// `is_tool_error` the long way: the result read as an object, member by member.
+fn read_is_error(result: &RawValue) -> bool {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = bool;
@@ -525,6 +538,52 @@ mod tests {
                 let text = format!("{{{}}}", parts.join(","));
                 let raw = RawValue::from_string(text.clone()).unwrap();
                 prop_assert_eq!(is_tool_error(&raw), expected, "{}", text);
+            }
+        }
+
+        fn any_key() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just("isError"),
+                Just("is\\u0045rror"),
+                Just("\\u0069s\\u0045rror"),
+                Just("isErro\\u0072"),
+                Just("isErrors"),
+                Just("text"),
+                Just("a\\\\u0045"),
+            ]
+        }
+
+        fn any_value() -> impl Strategy<Value = &'static str> {
+            prop_oneof![
+                Just("true"),
+                Just("false"),
+                Just("1"),
+                Just("\"isError\""),
+                Just("\"a\\\\u0045\\n\""),
+                Just("{\"isError\":true}"),
+                Just("[true]"),
+            ]
+        }
+
+        proptest! {
+            // The shortcut never changes the answer: on objects whose keys are spelled every way (escaped or
+            // not, near misses) and whose values hold `isError` and escaped backslashes, and on non-objects, it
+            // agrees with the full read.
+            #[test]
+            fn the_shortcut_agrees_with_the_full_read(
+                members in proptest::collection::vec((any_key(), any_value(), ws()), 0..5),
+                as_object in any::<bool>(),
+            ) {
+                let text = if as_object {
+                    let parts: Vec<String> =
+                        members.iter().map(|(k, v, w)| format!("{w}\"{k}\"{w}:{w}{v}")).collect();
+                    format!("{{{}}}", parts.join(","))
+                } else {
+                    let parts: Vec<&str> = members.iter().map(|(_, v, _)| *v).collect();
+                    format!("[{}]", parts.join(","))
+                };
+                let raw = RawValue::from_string(text.clone()).unwrap();
+                prop_assert_eq!(is_tool_error(&raw), super::super::read_is_error(&raw), "{}", text);
             }
         }
 

@@ -1,14 +1,18 @@
 //! `thoth run`: the stdio sidecar between an MCP client and its server (DESIGN.md §2).
 //! framing (bytes -> lines) | envelope (the few JSON fields read) | router (pure routing) |
-//! session (the I/O loop) | outlet (writers) | upstream (the child). The composition that turns `thoth run`'s
-//! flags and settings into a session is `commands::run`; nothing here imports `cli` or a command.
+//! session (the I/O loop) | pause (what is read when) | dispatch (where routes go) | outlet (writers) |
+//! upstream (the child) | refuse (thoth refusing to start, still speaking MCP). The composition that turns
+//! `thoth run`'s flags and settings into a session is `commands::run`; nothing here imports `cli` or a command.
 
 pub mod budget;
+mod dispatch;
 pub mod envelope;
 pub mod framing;
 pub mod governance;
 pub mod lock_hook;
 pub mod outlet;
+mod pause;
+mod refuse;
 pub mod router;
 pub mod session;
 pub mod upstream;
