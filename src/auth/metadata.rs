@@ -57,7 +57,7 @@ pub fn candidates(issuer: &str) -> Vec<String> {
 pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, Error> {
     let mut tried = Vec::new();
     for url in candidates(issuer) {
-        match fetch(http, &url).await {
+        match get_json::<Metadata>(http, &url).await {
             Ok(metadata) => {
                 check(&metadata, &url)?;
                 tracing::debug!(url, "authorization server metadata");
@@ -72,7 +72,12 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, 
     })
 }
 
-async fn fetch(http: &reqwest::Client, url: &str) -> Result<Metadata, String> {
+/// GET a small JSON document (bounded: metadata is a few kB).
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<T, String> {
+    const MAX_BYTES: usize = 256 * 1024;
     let response = http
         .get(url)
         .header("accept", "application/json")
@@ -87,7 +92,10 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Metadata, String> {
         .bytes()
         .await
         .map_err(|e| crate::net::describe(&e))?;
-    serde_json::from_slice(&body).map_err(|e| format!("not authorization server metadata: {e}"))
+    if body.len() > MAX_BYTES {
+        return Err(format!("larger than {MAX_BYTES} bytes"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("not the expected JSON: {e}"))
 }
 
 fn check(metadata: &Metadata, url: &str) -> Result<(), Error> {

@@ -92,6 +92,32 @@ pub fn redact(text: &[u8]) -> Option<Vec<u8>> {
     Some(text.into_bytes())
 }
 
+/// Keep the unwrap records beside `config` (`<name>.thoth-wrap.json`), owned like it and 0600 when one holds
+/// a secret; no records, no file.
+pub fn save_records(
+    config: &Path,
+    records: &Records,
+    new_owner: Option<&crate::platform::users::TargetUser>,
+) -> Result<(), crate::wrap::Error> {
+    let path = crate::wrap::record::path_for(config);
+    if records.servers.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(crate::wrap::Error::Write { path, error }),
+        };
+    }
+    let like = std::fs::metadata(config).ok();
+    crate::wrap::save::write_as(
+        &path,
+        &records.to_json(),
+        like.as_ref(),
+        new_owner,
+        record_holds_secret(records),
+        false,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,7 +174,7 @@ pub fn run(args: WrapConfigArgs, settings: &Settings) -> Result<Exit, crate::Err
         vault::scrub_backups(&output, &vaulted)?;
         drop(restored);
         if records != before {
-            save_records(&output, &records, &options)?;
+            private::save_records(&output, &records, options.new_owner)?;
         }
     }
     render(&report, args.json);
@@ -357,30 +357,6 @@ pub fn intent_map(
         _ => return Ok(BTreeMap::new()),
     };
     crate::home::read_intent_map(&path).map_err(|detail| Error::IntentMap { path, detail })
-}
-
-fn save_records(
-    output: &Path,
-    records: &record::Records,
-    options: &SaveOptions,
-) -> Result<(), Error> {
-    let path = record::path_for(output);
-    if records.servers.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(Error::Write { path, error }),
-        };
-    }
-    let like = std::fs::metadata(output).ok();
-    save::write_as(
-        &path,
-        &records.to_json(),
-        like.as_ref(),
-        options.new_owner,
-        private::record_holds_secret(records),
-        false,
-    )
 }
 
 /// The dev-only test hook that simulates a crash between the temp write and the rename.

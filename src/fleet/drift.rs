@@ -247,7 +247,8 @@ impl Setup {
         };
         let backup = save::save(path, new_text.as_bytes(), &options).map_err(|e| e.to_string())?;
         if records != before {
-            save_records(path, &records, &options).map_err(|e| e.to_string())?;
+            crate::clients::private::save_records(path, &records, options.new_owner)
+                .map_err(|e| e.to_string())?;
         }
         Ok((results, backup))
     }
@@ -372,31 +373,6 @@ fn bounded(text: &str) -> String {
     let mut cut: String = text.chars().take(MAX_TEXT - 1).collect();
     cut.push('…');
     cut
-}
-
-/// The unwrap records beside `config`, as wrap-config keeps them (removed when none is left).
-fn save_records(
-    config: &Path,
-    records: &record::Records,
-    options: &SaveOptions,
-) -> Result<(), crate::wrap::Error> {
-    let path = record::path_for(config);
-    if records.servers.is_empty() {
-        return match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(crate::wrap::Error::Write { path, error }),
-        };
-    }
-    let like = std::fs::metadata(config).ok();
-    save::write_as(
-        &path,
-        &records.to_json(),
-        like.as_ref(),
-        options.new_owner,
-        crate::clients::private::record_holds_secret(records),
-        false,
-    )
 }
 
 #[cfg(test)]

@@ -99,32 +99,14 @@ async fn post_with(
             if session::forgot(response).await && session::reinitialize(shared, stale).await {
                 continue;
             }
-            shared
-                .fail(
-                    msg,
-                    &format!(
-                        "the remote MCP server {} answered HTTP {status} to {}",
-                        shared.given,
-                        msg.method.as_deref().unwrap_or("a message")
-                    ),
-                )
-                .await;
+            shared.fail(msg, &refused(shared, status, msg)).await;
             return Posted::Done;
         }
         if init && status.is_client_error() {
             return Posted::Fallback(status);
         }
         if !status.is_success() {
-            shared
-                .fail(
-                    msg,
-                    &format!(
-                        "the remote MCP server {} answered HTTP {status} to {}",
-                        shared.given,
-                        msg.method.as_deref().unwrap_or("a message")
-                    ),
-                )
-                .await;
+            shared.fail(msg, &refused(shared, status, msg)).await;
             return Posted::Done;
         }
         if init {
@@ -196,4 +178,13 @@ async fn read_answer(shared: &Shared, response: reqwest::Response, msg: &wire::M
                 .await
         }
     }
+}
+
+/// The message of a POST the server answered with an error status.
+fn refused(shared: &Shared, status: StatusCode, msg: &wire::Message) -> String {
+    format!(
+        "the remote MCP server {} answered HTTP {status} to {}",
+        shared.given,
+        msg.method.as_deref().unwrap_or("a message")
+    )
 }

@@ -165,7 +165,7 @@ pub async fn discover(
             tried.push(format!("{url}: not valid ({expected})"));
             continue;
         }
-        match get_json::<ResourceMetadata>(http, &url).await {
+        match crate::auth::metadata::get_json::<ResourceMetadata>(http, &url).await {
             Ok(m) => {
                 found = Some((url, m));
                 break;
@@ -222,32 +222,6 @@ pub async fn discover(
         resource,
         scope: scope.filter(|s| !s.trim().is_empty()),
     })
-}
-
-/// GET a small JSON document (bounded: metadata is a few kB).
-pub async fn get_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    url: &str,
-) -> Result<T, String> {
-    const MAX_BYTES: usize = 256 * 1024;
-    let response = http
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| crate::net::describe(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("HTTP {}", status.as_u16()));
-    }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| crate::net::describe(&e))?;
-    if body.len() > MAX_BYTES {
-        return Err(format!("larger than {MAX_BYTES} bytes"));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("not the expected JSON: {e}"))
 }
 
 #[cfg(test)]
