@@ -114,16 +114,10 @@ impl Bridge {
 
     fn finish(mut self) {
         self.stdin.take();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status:?}: {}", self.stderr());
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        match crate::support::wait_exit(&mut self.child, Duration::from_secs(5)) {
+            Some(status) => assert!(status.success(), "{status:?}: {}", self.stderr()),
+            None => panic!("thoth did not exit within 5 s of stdin EOF"),
         }
-        let _ = self.child.kill();
-        panic!("thoth did not exit within 5 s of stdin EOF");
     }
 }
 
@@ -238,6 +232,7 @@ fn a_get_stream_flooding_a_client_that_does_not_read_is_held_back_and_nothing_is
             "the whole flood was swallowed while the client read nothing"
         );
         assert!(Instant::now() < deadline, "the server was never held back");
+        // The event (the server's write blocked for 2 s) is sampled: RSS has no notification to wait on.
         std::thread::sleep(Duration::from_millis(20));
     }
     let held = flood.written.load(Ordering::SeqCst);
@@ -331,6 +326,7 @@ fn hostile_get_streams_are_dropped_at_the_limit_and_the_session_stays_up() {
                 b.stderr()
             );
             assert!(peak_rss(b.child.id()) <= bound(cap), "{}", h.name);
+            // Sampled until the second GET arrives, checking RSS meanwhile (neither can be waited on).
             std::thread::sleep(Duration::from_millis(20));
         }
         let answer = b.call(2, "ok");

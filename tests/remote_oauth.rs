@@ -49,6 +49,7 @@ fn wait_opened(opened: &Path, n: usize) -> String {
             return url.clone();
         }
         assert!(Instant::now() < deadline, "thoth opened no browser");
+        // The browser script appends to a file; polling it is the wait (no notification across processes).
         std::thread::sleep(Duration::from_millis(20));
     }
 }

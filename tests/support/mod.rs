@@ -246,16 +246,7 @@ impl Session {
 
     /// Wait for exit up to `timeout`; None if still running (the child is then killed).
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(st) = self.child.try_wait().expect("try_wait") {
-                return Some(st);
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
+        wait_exit(&mut self.child, timeout)
     }
 
     /// After exit: every remaining stdout line must be JSON (stdout carries only frames).
@@ -357,4 +348,19 @@ pub fn sdk_initialize(t: &Thoth, env: &[(&str, &str)], command: &[std::ffi::OsSt
             String::from_utf8_lossy(&out.stdout)
         )
     })
+}
+
+/// Wait for `child` to exit up to `timeout`; None if still running (it is then killed). std has no wait with a
+/// timeout, so exit is polled every 10 ms: the event is the exit, the interval only its granularity.
+pub fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return Some(st);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
