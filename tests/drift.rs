@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::https::{Received, Reply, Server, TestCa};
+use crate::support::govapi::GovApi;
+use crate::support::https::Received;
 use crate::support::{assert_valid, fixture_server, schema_validator, Session, Thoth};
 
 const ENDPOINT: &str = "ep-drift-1";
-const REGISTER: &str = "/v1/endpoints/register";
 const CHECKIN: &str = "/v1/endpoints/ep-drift-1/checkin";
 
 /// The Cursor config before anything is wrapped.
@@ -42,29 +42,6 @@ const WRAP: [&str; 9] = ["wrap-config", "--client", "cursor", "--tenant-id", "ac
 /// The server a user adds by hand.
 const ADDED: &str = r#""added": {"command": "uvx", "args": ["mcp-server-time"]},
     "#;
-
-struct GovApi {
-    ca: TestCa,
-    server: Server,
-}
-
-impl GovApi {
-    fn new() -> GovApi {
-        let ca = TestCa::new("thoth drift CA");
-        let server = Server::https(&ca.leaf());
-        server.route("POST", "/v1/endpoints/*", vec![Reply::json(json!({}))]);
-        server.route(
-            "POST",
-            REGISTER,
-            vec![Reply::json(json!({"endpoint_id": ENDPOINT}))],
-        );
-        GovApi { ca, server }
-    }
-
-    fn checkins(&self) -> Vec<Received> {
-        self.server.received_at("POST", CHECKIN)
-    }
-}
 
 /// GovAPI at a 1 s interval, and the managed settings file (dev, plus `managed`).
 fn env(t: &Thoth, api: &GovApi, managed: Value) -> Vec<(&'static str, String)> {
@@ -215,7 +192,7 @@ fn drift_of(checkin: &Received) -> Value {
 
 #[test]
 fn the_heartbeat_leader_wraps_drift_again_once_and_reports_it() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth drift CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, &api, json!({"THOTH_AUTO_WRAP": true}));
     let path = cursor_path(&t);
@@ -279,7 +256,7 @@ fn wrapped_entry(text: &str, name: &str) -> String {
 
 #[test]
 fn without_the_managed_key_drift_is_reported_and_nothing_changes() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth drift CA", ENDPOINT);
     let t = Thoth::new("dev");
     let mut env = env(&t, &api, json!({}));
     let path = cursor_path(&t);
@@ -362,7 +339,7 @@ fn a_server_added_to_a_wrapped_cursor_config_makes_health_not_governed_at_once()
 
 #[test]
 fn checkin_wraps_drift_and_reports_a_file_it_refuses_untouched() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth drift CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, &api, json!({"THOTH_AUTO_WRAP": "true"}));
     let path = cursor_path(&t);
@@ -446,7 +423,7 @@ fn hostile_server_names_are_wrapped_and_reported_within_bounds() {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
-    let api = GovApi::new();
+    let api = GovApi::new("thoth drift CA", ENDPOINT);
     let names = proptest::collection::btree_set(
         prop_oneof![
             "\\PC{1,12}",
@@ -502,7 +479,7 @@ fn hostile_server_names_are_wrapped_and_reported_within_bounds() {
 /// reported as failed with why, and the file's other servers are still wrapped.
 #[test]
 fn drift_in_both_claude_code_scopes_and_an_invalid_entry() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth drift CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, &api, json!({"THOTH_AUTO_WRAP": true}));
     let path = t.home.path().join(".claude.json");

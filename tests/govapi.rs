@@ -12,41 +12,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::https::{Received, Reply, Server, TestCa};
+use crate::support::govapi::{GovApi, REGISTER};
+use crate::support::https::{Reply, TestCa};
 use crate::support::{assert_valid, fixture_server, schema_validator, Session, Thoth};
 
 const KEY: &str = "gk-test-1";
 const ENDPOINT: &str = "ep-test-1";
-const REGISTER: &str = "/v1/endpoints/register";
 const CHECKIN: &str = "/v1/endpoints/ep-test-1/checkin";
-
-/// A loopback HTTPS GovAPI with a test CA; registration and check-in answer `{}` unless a test says otherwise.
-struct GovApi {
-    ca: TestCa,
-    server: Server,
-}
-
-impl GovApi {
-    fn new() -> GovApi {
-        let ca = TestCa::new("thoth test CA");
-        let server = Server::https(&ca.leaf());
-        server.route("POST", "/v1/endpoints/*", vec![Reply::json(json!({}))]);
-        server.route(
-            "POST",
-            REGISTER,
-            vec![Reply::json(json!({"endpoint_id": ENDPOINT}))],
-        );
-        GovApi { ca, server }
-    }
-
-    fn registers(&self) -> Vec<Received> {
-        self.server.received_at("POST", REGISTER)
-    }
-
-    fn checkins(&self) -> Vec<Received> {
-        self.server.received_at("POST", CHECKIN)
-    }
-}
 
 /// The variables that point thoth at `url` with a GovAPI key and a 1 s interval, trusting `ca`.
 fn env(t: &Thoth, url: &str, ca: &TestCa) -> Vec<(&'static str, String)> {
@@ -143,7 +115,7 @@ fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, api.server.url(), &api.ca);
     let mut session = start(&t, &env, "fs-agent");
@@ -289,7 +261,7 @@ fn registration_and_checkins_carry_the_exact_fields_at_the_configured_cadence() 
 
 #[test]
 fn server_errors_back_off_and_are_reported() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     api.server.route(
         "POST",
         REGISTER,
@@ -374,7 +346,7 @@ fn refused_connections_back_off_too() {
 
 #[test]
 fn a_refused_credential_stops_the_heartbeat_and_makes_health_unhealthy() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     api.server.route(
         "POST",
         REGISTER,
@@ -416,7 +388,7 @@ fn a_refused_credential_stops_the_heartbeat_and_makes_health_unhealthy() {
 
 #[test]
 fn a_reply_can_change_the_interval() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     api.server.route(
         "POST",
         REGISTER,
@@ -452,7 +424,7 @@ fn checkin(t: &Thoth, env: &[(&'static str, String)], args: &[&str]) -> (i32, St
 
 #[test]
 fn checkin_registers_again_only_when_what_was_registered_changed() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let t = Thoth::new("dev");
     let mut env = env(&t, api.server.url(), &api.ca);
     let (code, stderr) = checkin(&t, &env, &[]);
@@ -521,7 +493,7 @@ fn checkin_without_a_govapi_says_what_to_set() {
         "{stderr}"
     );
     // An unknown --for-user is named.
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let env = env(&t, api.server.url(), &api.ca);
     let (code, stderr) = checkin(&t, &env, &["--for-user", "no-such-user-here"]);
     assert_eq!(code, 1);
@@ -539,7 +511,7 @@ fn checkin_without_a_govapi_says_what_to_set() {
 
 #[test]
 fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, api.server.url(), &api.ca);
     let mut sessions: Vec<Session> = ["a1", "a2", "a3"]
@@ -610,7 +582,7 @@ fn three_sessions_send_one_heartbeat_stream_that_survives_its_leader() {
 #[test]
 fn eight_sessions_of_one_user_send_one_heartbeat_per_interval() {
     // A laptop with 8 governed servers: one leader, one check-in per interval naming all 8.
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let t = Thoth::new("dev");
     let env = env(&t, api.server.url(), &api.ca);
     let names: Vec<String> = (1..=8).map(|i| format!("s{i}")).collect();
@@ -651,7 +623,7 @@ fn eight_sessions_of_one_user_send_one_heartbeat_per_interval() {
 fn a_503_with_retry_after_is_waited_out() {
     // Interval 1 s: the first backoff is 2 s (±10%); the server's Retry-After: 3 holds it to at least 3 s,
     // spread over at most one interval after.
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     api.server.route(
         "POST",
         REGISTER,
@@ -707,7 +679,7 @@ fn problem_checks(report: &Value) -> Vec<String> {
 
 #[test]
 fn doctor_checks_reachability_registration_tls_pins_and_clock_skew() {
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     api.server.route("HEAD", "/", vec![Reply::status(204, "")]);
     let t = Thoth::new("dev");
     let mut env = env(&t, api.server.url(), &api.ca);
@@ -784,7 +756,7 @@ fn heartbeats_wait_out_a_retry_after_in_seconds_or_as_an_http_date() {
     // Check-ins at a 1 s interval: a 429 asking for 3 s, then a 503 asking for a date 12 s from now. The
     // loopback GovAPI's recorded arrival times show each retry came no sooner than asked, and at most one
     // interval (the spread) plus scheduling slack after.
-    let api = GovApi::new();
+    let api = GovApi::new("thoth test CA", ENDPOINT);
     let (now, wall) = (Instant::now(), std::time::SystemTime::now());
     let date = wall + Duration::from_secs(12);
     let date_at = now + date.duration_since(wall).unwrap();

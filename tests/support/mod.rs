@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod archives;
+pub mod govapi;
 pub mod https;
 pub mod oauth;
 
